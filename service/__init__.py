@@ -1,0 +1,65 @@
+"""Houqin 后勤: the Flask application.
+
+:func:`create_app` binds the extensions in a fixed order and registers the blueprints; nothing here
+queries the database at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from service.config import from_env
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(_instance_dir()))
+    app.config.from_mapping(from_env())
+    if config:
+        app.config.update(config)
+        if "DATABASE_URL" in config and "MIGRATION_DATABASE_URL" not in config:
+            app.config["MIGRATION_DATABASE_URL"] = config["DATABASE_URL"]
+
+    from service import models  # noqa: F401 - complete metadata, tenant hooks installed
+    from service.core import outbox  # noqa: F401 - after-commit task dispatch
+    from service.core.celery import init_celery
+    from service.core.errors import register_domain_errors
+    from service.core.pagination import add_pagination_headers
+    from service.extensions import api, babel, csrf, db, limiter, select_locale
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["TIMEZONE"])
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from service.accounts.auth import init_auth
+
+    init_auth(app)
+    init_celery(app)
+    register_domain_errors(app)
+    app.after_request(add_pagination_headers)
+
+    from service.accounts.api import blp as accounts_api
+    from service.health import bp as health_bp
+    from service.org.api import blp as org_api
+    from service.staff.api import blp as staff_api
+    from service.web.views import bp as web_bp
+
+    api.init_app(app)
+    api.register_blueprint(accounts_api)
+    api.register_blueprint(org_api)
+    api.register_blueprint(staff_api)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(health_bp)
+
+    from service.web.filters import register_filters
+
+    register_filters(app)
+    return app
+
+
+def _instance_dir() -> Any:
+    from service.config import INSTANCE_DIR
+
+    return INSTANCE_DIR

@@ -1,0 +1,1 @@
+"""Users, roles, web sessions and personal API tokens."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: errors, the task outbox, pagination helpers."""

@@ -1,0 +1,51 @@
+"""The outbox: Celery tasks queued during a transaction are sent only after it commits.
+
+A rolled-back request or job sends nothing; a committed one sends each queued task exactly once
+(the worker re-fetches rows by id, so it always sees the committed state).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from service.db import HouqinSession, db
+from tenants import TenantScope
+
+log = logging.getLogger(__name__)
+_KEY = "houqin_outbox"
+
+
+def enqueue_task(name: str, *, scope: TenantScope, **kwargs: Any) -> None:
+    """Queue task ``name`` with JSON ``kwargs`` for after the current transaction commits."""
+    session = db.session()
+    session.info.setdefault(_KEY, []).append((name, {"scope": scope.to_json(), **kwargs}))
+
+
+def pending(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    return list(session.info.get(_KEY, []))
+
+
+def dispatch(name: str, kwargs: dict[str, Any]) -> None:
+    """Send one task through the app's Celery (eager mode runs it here, in its own session)."""
+    celery = current_app.extensions["celery"]
+    celery.signature(name, kwargs=kwargs).apply_async()
+
+
+@event.listens_for(HouqinSession, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    queued = session.info.pop(_KEY, [])
+    for name, kwargs in queued:
+        try:
+            dispatch(name, kwargs)
+        except Exception:  # a broker outage must not turn a committed request into an error page
+            log.exception("could not send task %s", name)
+
+
+@event.listens_for(HouqinSession, "after_rollback")
+def _drop_on_rollback(session: Session) -> None:
+    session.info.pop(_KEY, None)

@@ -1,0 +1,52 @@
+"""Marshmallow base pieces: validation messages in the user's language, pagination."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+# marshmallow's messages are English class attributes; swap in lazy translations so a 422 answers
+# in the user's language (Chinese by default). They are formatted and turned into str on output.
+fields.Field.default_error_messages = {
+    "required": _l("Missing data for required field."),
+    "null": _l("Field may not be null."),
+    "validator_failed": _l("Invalid value."),
+}
+fields.String.default_error_messages = {"invalid": _l("Not a valid string.")}
+fields.Integer.default_error_messages = {"invalid": _l("Not a valid integer.")}
+fields.Number.default_error_messages = {
+    "invalid": _l("Not a valid number."),
+    "too_large": _l("Number too large."),
+}
+fields.Boolean.default_error_messages = {"invalid": _l("Not a valid boolean.")}
+fields.Date.default_error_messages = {
+    "invalid": _l("Not a valid date (YYYY-MM-DD)."),
+    "format": _l("Not a valid date (YYYY-MM-DD)."),
+}
+fields.List.default_error_messages = {"invalid": _l("Not a valid list.")}
+fields.Enum.default_error_messages = {"unknown": _l("Must be one of: {choices}.")}
+validate.OneOf.default_message = _l("Must be one of: {choices}.")
+validate.Length.message_min = _l("Shorter than minimum length {min}.")
+validate.Length.message_max = _l("Longer than maximum length {max}.")
+validate.Length.message_all = _l("Length must be between {min} and {max}.")
+validate.Regexp.default_message = _l("String does not match expected pattern.")
+Schema.error_messages = {
+    "unknown": _l("Unknown field."),
+    "type": _l("Invalid input type."),
+}
+
+
+class Range(validate.Range):
+    """``validate.Range`` whose message is translated when the error is raised, not at import."""
+
+    def _format_error(self, value: object, message: str) -> str:
+        if self.min is not None and self.max is not None:
+            return str(_l("Must be between %(min)s and %(max)s.", min=self.min, max=self.max))
+        if self.min is not None:
+            return str(_l("Must be at least %(min)s.", min=self.min))
+        return str(_l("Must be at most %(max)s.", max=self.max))
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=Range(min=1, max=500))

@@ -1,0 +1,1 @@
+"""The organisation: the bureau, its clusters (片区) and its schools (the tenants)."""

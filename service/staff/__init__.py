@@ -1,0 +1,1 @@
+"""The logistics staff roster of each school and their health-certificate warnings."""

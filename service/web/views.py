@@ -1,0 +1,188 @@
+"""Web pages. Scoping is the tenant wall's job: these views never filter by school by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from service.accounts import operations as accounts
+from service.accounts.models import ROLE_LABELS
+from service.core.errors import NotFound
+from service.core.lookup import get_or_404
+from service.db import db
+from service.extensions import limiter
+from service.org import operations as org
+from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, Cluster, School
+from service.org.schemas import label
+from service.staff.models import (
+    CONTRACT_TYPE_LABELS,
+    STAFF_ROLE_LABELS,
+    WARNING_KIND_LABELS,
+    CertificateWarning,
+    StaffMember,
+)
+from service.staff.operations import list_staff
+from tenants import current_scope
+
+bp = Blueprint("web", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("name", validators=[DataRequired(), Length(max=80)])
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "label": label,
+        "ROLE_LABELS": ROLE_LABELS,
+        "SCHOOL_TYPE_LABELS": SCHOOL_TYPE_LABELS,
+        "CANTEEN_MODE_LABELS": CANTEEN_MODE_LABELS,
+        "STAFF_ROLE_LABELS": STAFF_ROLE_LABELS,
+        "CONTRACT_TYPE_LABELS": CONTRACT_TYPE_LABELS,
+        "WARNING_KIND_LABELS": WARNING_KIND_LABELS,
+    }
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"], key_func=lambda: _login_key())
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("web.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data or "", form.password.data or "")
+        if user is None:
+            flash(_("Wrong username or password."), "danger")
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session (and CSRF token) at login: no fixation
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        flash(_("Enter your username and password."), "danger")
+    return render_template("login.html", form=form), (401 if request.method == "POST" else 200)
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_key() -> str:
+    return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/lang/<code>")
+def switch_language(code: str) -> Any:
+    if code not in ("zh_CN", "en"):
+        abort(404)
+    session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/")
+@login_required
+def dashboard() -> Any:
+    """Who you are and what you can see: the schools of your scope, by cluster."""
+    schools = list(db.session.scalars(org.list_schools()))
+    clusters = {c.id: c for c in db.session.scalars(org.list_clusters())}
+    by_cluster: dict[int, list[School]] = {}
+    for school in schools:
+        by_cluster.setdefault(school.cluster_id, []).append(school)
+    staff_count = db.session.scalar(select(func.count()).select_from(StaffMember)) or 0
+    warning_count = db.session.scalar(select(func.count()).select_from(CertificateWarning)) or 0
+    return render_template(
+        "dashboard.html",
+        scope=current_scope(),
+        schools=schools,
+        clusters=clusters,
+        by_cluster=by_cluster,
+        staff_count=staff_count,
+        warning_count=warning_count,
+    )
+
+
+@bp.route("/schools")
+@login_required
+def schools() -> Any:
+    cluster_id = request.args.get("cluster_id", type=int)
+    rows = list(db.session.scalars(org.list_schools(cluster_id=cluster_id)))
+    clusters = list(db.session.scalars(org.list_clusters()))
+    return render_template("schools.html", schools=rows, clusters=clusters, cluster_id=cluster_id)
+
+
+@bp.route("/schools/<int:school_id>")
+@login_required
+def school_detail(school_id: int) -> Any:
+    try:
+        school = get_or_404(School, school_id)
+    except NotFound:
+        abort(404)
+    staff = list(db.session.scalars(list_staff(school_id=school.id)))
+    warnings = list(
+        db.session.scalars(
+            select(CertificateWarning)
+            .where(CertificateWarning.school_id == school.id)
+            .order_by(CertificateWarning.expires_on.nulls_first())
+        )
+    )
+    cluster = db.session.scalars(select(Cluster).where(Cluster.id == school.cluster_id)).one()
+    return render_template("school.html", school=school, staff=staff, warnings=warnings, cluster=cluster)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> Any:
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _token, new_token = accounts.issue_token(current_user, form.name.data or "")
+        db.session.commit()
+        flash(_("Token created. Copy it now: it will not be shown again."), "success")
+    return render_template(
+        "tokens.html", form=form, tokens=accounts.tokens_of(current_user), new_token=new_token
+    )
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> Any:
+    if accounts.revoke_token(current_user, token_id) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("Token revoked."), "success")
+    return redirect(url_for("web.tokens"))

@@ -1,0 +1,1 @@
+"""Celery jobs: thin wrappers that enter a tenant scope and call domain functions in ``service``."""
