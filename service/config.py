@@ -36,6 +36,7 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis_url or "memory://",
         "CELERY_RESULT_BACKEND": env.get("CELERY_RESULT_BACKEND") or (redis_url or None),
         "CELERY_ALWAYS_EAGER": eager,
+        "CELERY_QUEUE": env.get("CELERY_QUEUE", "houqin"),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),

@@ -46,7 +46,12 @@ def _session_key() -> tuple[int, int]:
 class Database:
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(class_=HouqinSession), scopefunc=_session_key)
+        # expire_on_commit=False: the signed-in user was loaded in the bureau scope for authentication;
+        # re-loading it after a commit would run in the user's own scope, where a bureau account or an
+        # inspector's row is (rightly) invisible.
+        self.session = scoped_session(
+            sessionmaker(class_=HouqinSession, expire_on_commit=False), scopefunc=_session_key
+        )
 
     def configure(self, url: str, **engine_kwargs: Any) -> Engine:
         if self.engine is not None:

@@ -30,7 +30,9 @@ class TenantTask(Task):
             raise MissingTenantScope(f"task {self.name} was sent without a tenant scope")
         scope = TenantScope.from_json(kwargs.pop("scope"))
         flask_app = self.app.flask_app
-        with flask_app.app_context(), use_scope(scope), unit_of_work() as session:
+        # The unit of work is entered first so that the app context's teardown (which removes the
+        # current session) removes this task's session - not a request's, when run eagerly.
+        with unit_of_work() as session, flask_app.app_context(), use_scope(scope):
             result = self.run(*args, **kwargs)
             session.commit()
             return result

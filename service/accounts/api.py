@@ -45,7 +45,8 @@ class Tokens(MethodView):
         """Create a personal API token; the value is returned once."""
         token, raw = operations.issue_token(current_user, data["name"])
         db.session.commit()
-        return {**TokenOut().dump(token), "token": raw}
+        token.token = raw  # shown in this response only; never stored
+        return token
 
 
 @blp.route("/tokens/<int:token_id>")

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -68,9 +68,11 @@ def request_scope() -> TenantScope:
 
 def _enter_scope() -> Any:
     # Unsafe cookie-authenticated requests must carry the CSRF token; bearer tokens are exempt.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get(
-        "Authorization", ""
-    ).startswith("Bearer "):
+    if (
+        current_app.config.get("WTF_CSRF_ENABLED", True)
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and not request.headers.get("Authorization", "").startswith("Bearer ")
+    ):
         csrf.protect()
     g._houqin_scope_token = set_scope(request_scope())
     # Every API endpoint needs an authenticated caller; the docs and the OpenAPI document do not.

@@ -21,6 +21,7 @@ def init_celery(app: Any) -> Celery:
         result_backend=app.config["CELERY_RESULT_BACKEND"],
         task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
         task_eager_propagates=app.config.get("CELERY_EAGER_PROPAGATES", False),
+        task_default_queue=app.config["CELERY_QUEUE"],
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

@@ -46,6 +46,8 @@ def _send_after_commit(session: Session) -> None:
             log.exception("could not send task %s", name)
 
 
-@event.listens_for(HouqinSession, "after_rollback")
-def _drop_on_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+@event.listens_for(HouqinSession, "after_transaction_end")
+def _drop_unsent(session: Session, transaction: Any) -> None:
+    """A transaction that ended without commit (rollback, close) takes its queued tasks with it."""
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)

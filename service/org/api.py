@@ -59,7 +59,7 @@ class SchoolItem(MethodView):
     def get(self, school_id: int) -> Any:
         return get_or_404(School, school_id)
 
-    @blp.arguments(SchoolPatch)
+    @blp.arguments(SchoolPatch(partial=True))
     @blp.response(200, SchoolOut)
     def patch(self, data: dict[str, Any], school_id: int) -> Any:
         """Change a school's record (bureau admin)."""

@@ -58,10 +58,7 @@ class SchoolIn(Schema):
 
 
 class SchoolPatch(SchoolIn):
-    """Every field optional on update."""
-
-    class Meta:
-        partial = True
+    """Every field optional on update (the API instantiates it with ``partial=True``)."""
 
 
 class SchoolListArgs(Schema):

@@ -47,10 +47,10 @@ class StaffCollection(MethodView):
     @blp.response(201, StaffOut)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a staff member to a school in scope (a school admin's own school by default)."""
-        ensure_role(*WRITERS)
         if "school_id" in data:
             get_or_404(School, data["school_id"])  # another school's id reads as not found
-        elif current_scope().single_school_id is None:
+        ensure_role(*WRITERS)
+        if "school_id" not in data and current_scope().single_school_id is None:
             raise DomainError({"school_id": [_("Missing data for required field.")]})
         member = operations.create_staff(data)
         db.session.commit()
@@ -63,7 +63,7 @@ class StaffItem(MethodView):
     def get(self, staff_id: int) -> Any:
         return get_or_404(StaffMember, staff_id)
 
-    @blp.arguments(StaffPatch)
+    @blp.arguments(StaffPatch(partial=True))
     @blp.response(200, StaffOut)
     def patch(self, data: dict[str, Any], staff_id: int) -> Any:
         member = get_or_404(StaffMember, staff_id)

@@ -47,8 +47,9 @@ class StaffIn(Schema):
 
 
 class StaffPatch(StaffIn):
+    """Every field optional; a staff member never moves to another school."""
+
     class Meta:
-        partial = True
         exclude = ("school_id",)
 
 

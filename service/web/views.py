@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -47,6 +48,7 @@ class TokenForm(FlaskForm):
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {
+        "get_locale": get_locale,
         "label": label,
         "ROLE_LABELS": ROLE_LABELS,
         "SCHOOL_TYPE_LABELS": SCHOOL_TYPE_LABELS,
