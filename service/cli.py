@@ -260,3 +260,7 @@ cli.add_command(demo)
 
 def main() -> None:
     cli.main(prog_name="houqin")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import has_request_context, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,6 +15,8 @@ from service.db import db
 
 def select_locale() -> str:
     """zh_CN unless the user switched to English (stored in the session)."""
+    if not has_request_context():
+        return "zh_CN"  # jobs and the CLI speak the default language
     lang = session.get("lang")
     if lang in ("zh_CN", "en"):
         return lang

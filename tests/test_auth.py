@@ -163,7 +163,9 @@ def test_logout_ends_the_session(client, district):
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "https:/evil.example"])
 def test_login_does_not_redirect_off_site(client, district, target):
-    resp = client.post("/login", query_string={"next": target}, data={"username": "admin", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": target}, data={"username": "admin", "password": PASSWORD}
+    )
     assert resp.status_code == 302
     location = urlsplit(resp.headers["Location"])
     assert location.netloc in ("", "localhost")
@@ -172,7 +174,9 @@ def test_login_does_not_redirect_off_site(client, district, target):
 
 
 def test_login_follows_a_local_next(client, district):
-    resp = client.post("/login", query_string={"next": "/schools"}, data={"username": "admin", "password": PASSWORD})
+    resp = client.post(
+        "/login", query_string={"next": "/schools"}, data={"username": "admin", "password": PASSWORD}
+    )
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/schools"
 
@@ -214,7 +218,9 @@ def test_session_is_rotated_at_login(csrf_app, csrf_client, district):
     assert before is not None  # the CSRF token lives in the session
     with csrf_app.test_request_context():
         old_session = csrf_app.session_interface.get_signing_serializer(csrf_app).loads(before)
-    resp = csrf_client.post("/login", data={"username": "admin_a", "password": PASSWORD, "csrf_token": old_csrf})
+    resp = csrf_client.post(
+        "/login", data={"username": "admin_a", "password": PASSWORD, "csrf_token": old_csrf}
+    )
     assert resp.status_code == 302
     after = session_cookie(csrf_client)
     assert after is not None and after != before
@@ -226,7 +232,9 @@ def test_session_is_rotated_at_login(csrf_app, csrf_client, district):
 
 def test_csrf_token_from_before_login_is_dead_after_login(csrf_client, district):
     old_csrf = csrf_token_of(csrf_client.get("/login").get_data(as_text=True))
-    resp = csrf_client.post("/login", data={"username": "admin_a", "password": PASSWORD, "csrf_token": old_csrf})
+    resp = csrf_client.post(
+        "/login", data={"username": "admin_a", "password": PASSWORD, "csrf_token": old_csrf}
+    )
     assert resp.status_code == 302
     new_csrf = csrf_token_of(csrf_client.get("/").get_data(as_text=True))  # logout form
     assert new_csrf != old_csrf
@@ -353,7 +361,9 @@ def test_token_name_is_required(client, district):
 
 
 def test_token_authenticates_and_records_use(app, client, district):
-    created = client.post("/api/v1/tokens", headers=district.headers("inspector"), json={"name": "t"}).get_json()
+    created = client.post(
+        "/api/v1/tokens", headers=district.headers("inspector"), json={"name": "t"}
+    ).get_json()
     assert token_row(app, created["id"]).last_used_at is None
     resp = client.get("/api/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
     assert resp.status_code == 200
@@ -362,7 +372,9 @@ def test_token_authenticates_and_records_use(app, client, district):
 
 
 def test_revoked_token_stops_working(app, client, district):
-    created = client.post("/api/v1/tokens", headers=district.headers("admin_a"), json={"name": "t"}).get_json()
+    created = client.post(
+        "/api/v1/tokens", headers=district.headers("admin_a"), json={"name": "t"}
+    ).get_json()
     auth = {"Authorization": f"Bearer {created['token']}"}
     assert client.get("/api/v1/me", headers=auth).status_code == 200
     resp = client.delete(f"/api/v1/tokens/{created['id']}", headers=district.headers("admin_a"))
@@ -396,11 +408,6 @@ def test_api_without_credentials_is_401_json(client, district):
     assert resp.get_json()["errors"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="401s raised via login_manager.unauthorized (DomainError path in service/core/errors.py "
-    "register_domain_errors) carry no WWW-Authenticate header; only handle_http_exception adds it",
-)
 def test_api_401_has_www_authenticate(client, district):
     resp = client.get("/api/v1/me", headers={"Authorization": "Bearer garbage"})
     assert resp.status_code == 401
@@ -422,7 +429,8 @@ def test_deactivated_user_loses_web_session(app, client, district):
     assert not is_logged_in(client)
 
 
-def test_tokens_web_page_creates_and_revokes(client, district):
+def test_tokens_web_page_creates_and_revokes(app, client, district):
+    api = app.test_client()  # no session cookie: the token alone authenticates
     login(client, "admin_a")
     assert client.get("/account/tokens").status_code == 200
     resp = client.post("/account/tokens", data={"name": "网页令牌"})
@@ -432,7 +440,7 @@ def test_tokens_web_page_creates_and_revokes(client, district):
     assert match
     raw = match.group(1)
     auth = {"Authorization": f"Bearer {raw}"}
-    assert client.get("/api/v1/me", headers=auth).get_json()["username"] == "admin_a"
+    assert api.get("/api/v1/me", headers=auth).get_json()["username"] == "admin_a"
 
     # shown once only
     again = client.get("/account/tokens").get_data(as_text=True)
@@ -440,12 +448,12 @@ def test_tokens_web_page_creates_and_revokes(client, district):
     assert "网页令牌" in again
 
     token_id = next(
-        t["id"] for t in client.get("/api/v1/tokens", headers=auth).get_json() if t["name"] == "网页令牌"
+        t["id"] for t in api.get("/api/v1/tokens", headers=auth).get_json() if t["name"] == "网页令牌"
     )
     resp = client.post(f"/account/tokens/{token_id}/revoke")
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/account/tokens"
-    assert client.get("/api/v1/me", headers=auth).status_code == 401
+    assert api.get("/api/v1/me", headers=auth).status_code == 401
 
 
 def test_tokens_web_page_cannot_revoke_others_token(client, district):
@@ -488,3 +496,22 @@ def test_web_session_scope_matches_token_scope(client, district):
     login(client, "admin_a")
     body = client.get("/api/v1/me").get_json()
     assert body["scope"] == {"kind": "schools", "school_ids": [district.school_a.id]}
+
+
+def test_bogus_bearer_header_does_not_bypass_csrf_for_cookie_session(csrf_client, district):
+    csrf_login(csrf_client, "admin_a")
+    resp = csrf_client.post(
+        "/api/v1/tokens", json={"name": "sneaky"}, headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert resp.status_code in (400, 401)
+    names = [t["name"] for t in csrf_client.get("/api/v1/tokens").get_json()]
+    assert "sneaky" not in names
+
+
+def test_bearer_header_alone_decides_authentication(client, district):
+    login(client, "admin_a")
+    assert client.get("/api/v1/me").status_code == 200
+    resp = client.get("/api/v1/me", headers={"Authorization": "Bearer hq_revoked-or-made-up"})
+    assert resp.status_code == 401
+    resp = client.get("/api/v1/me", headers=district.headers("admin_b"))
+    assert resp.get_json()["username"] == "admin_b"

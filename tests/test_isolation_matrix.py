@@ -128,7 +128,7 @@ def test_school_b_is_unreachable_from_a(app: Any, district: District, actor: str
         "cluster_id": d.cluster_2.id,
     }
     failures: list[str] = []
-    for endpoint, method, rule in _routes(app):
+    for endpoint, method, _rule in _routes(app):
         if endpoint == "web.logout":
             continue  # exercised last: it ends the web session the other routes use
         failures += _probe(app, d, actor, endpoint, method, query)

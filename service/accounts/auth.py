@@ -26,6 +26,10 @@ from tenants.context import reset_scope, set_scope
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    # A request with a bearer token is authenticated by that token alone: the session cookie is
+    # ignored, so a cookie plus a made-up bearer header cannot skip the CSRF check.
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
     try:
         return operations.load_user(int(user_id))
     except ValueError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import jsonify
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -64,20 +65,20 @@ def _strings(msgs: Any) -> list[str]:
 
 
 _DEFAULT_MESSAGES = {
-    400: "Bad request.",
-    401: "Authentication required.",
-    403: "You are not allowed to do this.",
-    404: "Not found.",
-    405: "Method not allowed.",
-    409: "Conflict.",
-    413: "The upload is too large.",
-    422: "The input is not valid.",
-    429: "Too many requests; try again later.",
+    400: _l("Bad request."),
+    401: _l("Authentication required."),
+    403: _l("You are not allowed to do this."),
+    404: _l("Not found."),
+    405: _l("Method not allowed."),
+    409: _l("Conflict."),
+    413: _l("The upload is too large."),
+    422: _l("The input is not valid."),
+    429: _l("Too many requests; try again later."),
 }
 
 
 def error_response(status: int, errors: dict[str, list[str]] | None = None) -> Any:
-    message = _(_DEFAULT_MESSAGES.get(status, "Error."))
+    message = str(_DEFAULT_MESSAGES.get(status, _l("Error.")))
     body = {"code": status, "message": message, "errors": errors or {"_request": [message]}}
     resp = jsonify(body)
     resp.status_code = status
@@ -90,7 +91,7 @@ def html_error(status: int, error: HTTPException | None = None) -> Any:
 
     if error is not None and error.code in (301, 302, 303, 307, 308):
         return error.get_response()
-    message = _(_DEFAULT_MESSAGES.get(status, "Error."))
+    message = str(_DEFAULT_MESSAGES.get(status, _l("Error.")))
     return render_template("error.html", status=status, message=message), status
 
 
@@ -116,5 +117,8 @@ def register_domain_errors(app: Any) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Any:
         if request.path.startswith("/api/"):
-            return error_response(error.status, error.errors)
+            resp = error_response(error.status, error.errors)
+            if error.status == 401:
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="houqin"'
+            return resp
         return html_error(error.status)

@@ -23,6 +23,8 @@ _KEY = "houqin_outbox"
 def enqueue_task(name: str, *, scope: TenantScope, **kwargs: Any) -> None:
     """Queue task ``name`` with JSON ``kwargs`` for after the current transaction commits."""
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # tie the queued task to a transaction, so a rollback drops it
     session.info.setdefault(_KEY, []).append((name, {"scope": scope.to_json(), **kwargs}))
 
 
