@@ -56,6 +56,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.web.filters import register_filters
 
     register_filters(app)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Client addresses (login rate limit, logs) come from the proxy's X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
 
 

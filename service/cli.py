@@ -17,6 +17,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select, text
+from werkzeug.serving import run_simple
 
 from service import create_app
 from service.config import INSTANCE_DIR
@@ -50,19 +51,31 @@ def db_downgrade(revision: str) -> None:
 
 @db_cli.command("create-app-role")
 @click.option("--password", default=None, help="Set a login password (omit for trust/peer auth).")
-def db_create_app_role(password: str | None) -> None:
+@click.option(
+    "--database-url",
+    default=None,
+    help="Connect as a role allowed to create roles (default: MIGRATION_DATABASE_URL).",
+)
+def db_create_app_role(password: str | None, database_url: str | None) -> None:
     """Create the app's login role: NOSUPERUSER, NOBYPASSRLS, owning nothing (idempotent)."""
     from service.db import make_engine
     from tenants import rls
 
     role = current_app.config["APP_DB_ROLE"]
-    engine = make_engine(current_app.config["MIGRATION_DATABASE_URL"])
+    engine = make_engine(database_url or current_app.config["MIGRATION_DATABASE_URL"])
     with engine.begin() as conn:
         for stmt in rls.create_app_role_sql(role):
             conn.execute(text(stmt))
         if password:
-            conn.execute(text(f'ALTER ROLE "{role}" PASSWORD :pw'), {"pw": password})
+            quoted = '"' + role.replace('"', '""') + '"'
+            literal = "'" + password.replace("'", "''") + "'"
+            conn.execute(text(f"ALTER ROLE {quoted} PASSWORD {literal}"))
+        unsafe = conn.execute(text(rls.UNSAFE_ROLE_SQL), {"role": role}).scalar()
     engine.dispose()
+    if unsafe:
+        raise click.ClickException(
+            f"role {role} is a superuser or has BYPASSRLS: row-level security would not apply to it"
+        )
     click.echo(f"role {role} ready (run `houqin db upgrade` to grant it access)")
 
 
@@ -247,7 +260,8 @@ def demo(serve: bool, host: str, port: int, database: Path | None) -> None:
     click.echo(logins_text)
     if serve:
         click.echo(f"\nHouqin demo: http://{host}:{port}/  (Ctrl+C to stop)")
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Not app.run(): Flask ignores it inside its own CLI (FLASK_RUN_FROM_CLI).
+        run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 cli = FlaskGroup(create_app=create_app, add_default_commands=True, help="Houqin 后勤 command line.")

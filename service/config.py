@@ -60,6 +60,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+        # Number of reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "CERT_WARNING_DAYS": int(env.get("CERT_WARNING_DAYS", "30")),
         "TIMEZONE": "Asia/Shanghai",
     }

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -32,8 +33,21 @@ class Base(DeclarativeBase):
 
 
 class HouqinSession(Session):
-    """Session class carrying the tenant hooks (installed in :mod:`service.models`)."""
+    """Session class carrying the tenant hooks (installed in :mod:`service.models`).
 
+    Inside a Flask app context it talks to that app's engine, so several apps in one process (the
+    tests, the demo builder) never share a connection pool by accident.
+    """
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            engine = current_app.extensions.get(ENGINE_KEY)
+            if engine is not None:
+                return engine
+        return super().get_bind(*args, **kwargs)
+
+
+ENGINE_KEY = "houqin_engine"
 
 _unit: ContextVar[int] = ContextVar("houqin_unit_of_work", default=0)
 _unit_counter = itertools.count(1)
@@ -44,8 +58,10 @@ def _session_key() -> tuple[int, int]:
 
 
 class Database:
+    """The scoped session, and the engine of the current app (or of :meth:`configure` outside one)."""
+
     def __init__(self) -> None:
-        self.engine: Engine | None = None
+        self._default_engine: Engine | None = None
         # expire_on_commit=False: the signed-in user was loaded in the bureau scope for authentication;
         # re-loading it after a commit would run in the user's own scope, where a bureau account or an
         # inspector's row is (rightly) invisible.
@@ -53,16 +69,23 @@ class Database:
             sessionmaker(class_=HouqinSession, expire_on_commit=False), scopefunc=_session_key
         )
 
+    @property
+    def engine(self) -> Engine | None:
+        if has_app_context() and ENGINE_KEY in current_app.extensions:
+            return current_app.extensions[ENGINE_KEY]
+        return self._default_engine
+
     def configure(self, url: str, **engine_kwargs: Any) -> Engine:
-        if self.engine is not None:
-            self.session.remove()
-            self.engine.dispose()
-        self.engine = make_engine(url, **engine_kwargs)
-        self.session.configure(bind=self.engine)
-        return self.engine
+        """Bind the session outside any Flask app (scripts, benchmarks)."""
+        self.session.remove()
+        if self._default_engine is not None:
+            self._default_engine.dispose()
+        self._default_engine = make_engine(url, **engine_kwargs)
+        self.session.configure(bind=self._default_engine)
+        return self._default_engine
 
     def init_app(self, app: Any) -> None:
-        self.configure(app.config["DATABASE_URL"])
+        app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
         app.extensions["houqin_db"] = self
 
         @app.teardown_appcontext

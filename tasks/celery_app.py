@@ -12,7 +12,7 @@ from typing import Any
 from celery.signals import worker_process_init
 
 from service import create_app
-from service.db import db
+from service.db import ENGINE_KEY
 from tasks.schedule import BEAT_SCHEDULE
 
 flask_app = create_app()
@@ -23,5 +23,4 @@ celery.loader.import_default_modules()
 
 @worker_process_init.connect
 def _fresh_pool_in_child(**_: Any) -> None:
-    if db.engine is not None:
-        db.engine.dispose(close=False)
+    flask_app.extensions[ENGINE_KEY].dispose(close=False)

@@ -96,7 +96,7 @@ def grant_app_role_sql(role: str) -> list[str]:
 
 
 def create_app_role_sql(role: str) -> list[str]:
-    """Create the application's login role: not superuser, no BYPASSRLS, owns nothing."""
+    """Create the application's login role if missing: not superuser, no BYPASSRLS, owns nothing."""
     quoted = '"' + role.replace('"', '""') + '"'
     literal = "'" + role.replace("'", "''") + "'"
     return [
@@ -104,5 +104,7 @@ def create_app_role_sql(role: str) -> list[str]:
         f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal}) THEN "
         f"CREATE ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
         "END IF; END $$",
-        f"ALTER ROLE {quoted} NOSUPERUSER NOBYPASSRLS",
     ]
+
+
+UNSAFE_ROLE_SQL = "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = :role"

@@ -255,8 +255,7 @@ def test_tenant_setting_does_not_leak_through_the_pool(app: Any, district: Distr
     login(client, "admin_a")
     assert "张甲厨" in client.get(f"/schools/{district.school_a.id}").get_data(as_text=True)
     client.get("/api/v1/staff", headers=district.headers("admin"))  # and one in the bureau scope
-    engine = db.engine
-    assert engine is not None
+    engine = app.extensions["houqin_engine"]
     with engine.connect() as conn:  # the pool hands back a connection those requests used
         assert conn.execute(text("SELECT current_setting('app.school_id', true)")).scalar() in (None, "")
         assert conn.execute(text("SELECT count(*) FROM staff_members")).scalar() == 0
