@@ -10,7 +10,9 @@ houqin run / houqin shell         Flask's own
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -19,8 +21,15 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select, text
 from werkzeug.serving import run_simple
 
-from service import create_app
+from service import create_app, migrate
+from service.accounts.models import Role
+from service.accounts.operations import create_user
 from service.config import INSTANCE_DIR
+from service.core.errors import DomainError
+from service.db import db, make_engine
+from service.org.models import CanteenMode, Cluster, School, SchoolType
+from service.org.operations import create_school
+from tenants import TenantScope, rls, use_scope
 
 db_cli = AppGroup("db", help="Database migrations and roles.")
 users_cli = AppGroup("users", help="User accounts.")
@@ -28,12 +37,22 @@ schools_cli = AppGroup("schools", help="Schools (tenants).")
 clusters_cli = AppGroup("clusters", help="Clusters (片区).")
 
 
+@contextlib.contextmanager
+def _refusals_exit() -> Iterator[None]:
+    """Print a domain refusal field by field, roll back, and exit 1."""
+    try:
+        yield
+    except DomainError as exc:
+        db.session.rollback()
+        for field, messages in exc.errors.items():
+            click.echo(f"{field}: {'; '.join(messages)}", err=True)
+        sys.exit(1)
+
+
 @db_cli.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations as the table owner, then grant the app role its privileges."""
-    from service import migrate
-
     migrate.upgrade(current_app.config["MIGRATION_DATABASE_URL"], revision, current_app.config["APP_DB_ROLE"])
     click.echo(f"database at {revision}")
 
@@ -41,8 +60,6 @@ def db_upgrade(revision: str) -> None:
 @db_cli.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
-    from service import migrate
-
     migrate.downgrade(
         current_app.config["MIGRATION_DATABASE_URL"], revision, current_app.config["APP_DB_ROLE"]
     )
@@ -58,9 +75,6 @@ def db_downgrade(revision: str) -> None:
 )
 def db_create_app_role(password: str | None, database_url: str | None) -> None:
     """Create the app's login role: NOSUPERUSER, NOBYPASSRLS, owning nothing (idempotent)."""
-    from service.db import make_engine
-    from tenants import rls
-
     role = current_app.config["APP_DB_ROLE"]
     engine = make_engine(database_url or current_app.config["MIGRATION_DATABASE_URL"])
     with engine.begin() as conn:
@@ -124,13 +138,6 @@ def _create_user(
     cluster_codes: tuple[str, ...],
     email: str,
 ) -> None:
-    from service.accounts.models import Role
-    from service.accounts.operations import create_user
-    from service.core.errors import DomainError
-    from service.db import db
-    from service.org.models import Cluster, School
-    from tenants import TenantScope, use_scope
-
     with use_scope(TenantScope.bureau()):
         school_id = None
         if school_code:
@@ -143,7 +150,7 @@ def _create_user(
             if cid is None:
                 raise click.BadParameter(f"no cluster with code {code}", param_hint="--clusters")
             cluster_ids.append(cid)
-        try:
+        with _refusals_exit():
             user = create_user(
                 username=username,
                 display_name=display_name,
@@ -153,11 +160,6 @@ def _create_user(
                 cluster_ids=cluster_ids,
                 email=email,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            for field, messages in exc.errors.items():
-                click.echo(f"{field}: {'; '.join(messages)}", err=True)
-            sys.exit(1)
         db.session.commit()
         click.echo(f"created {role} {user.username} (id {user.id})")
 
@@ -167,10 +169,6 @@ def _create_user(
 @click.option("--name", required=True)
 def clusters_add(code: str, name: str) -> None:
     """Add a cluster (片区)."""
-    from service.db import db
-    from service.org.models import Cluster
-    from tenants import TenantScope, use_scope
-
     with use_scope(TenantScope.bureau()):
         if db.session.scalar(select(Cluster.id).where((Cluster.code == code) | (Cluster.name == name))):
             raise click.BadParameter("a cluster with this code or name exists", param_hint="--code/--name")
@@ -211,17 +209,11 @@ def schools_add(
     phone: str,
 ) -> None:
     """Add a school (a new tenant)."""
-    from service.core.errors import DomainError
-    from service.db import db
-    from service.org.models import CanteenMode, Cluster, SchoolType
-    from service.org.operations import create_school
-    from tenants import TenantScope, use_scope
-
     with use_scope(TenantScope.bureau()):
         cluster_id = db.session.scalar(select(Cluster.id).where(Cluster.code == cluster_code))
         if cluster_id is None:
             raise click.BadParameter(f"no cluster with code {cluster_code}", param_hint="--cluster")
-        try:
+        with _refusals_exit():
             school = create_school(
                 {
                     "code": code,
@@ -237,11 +229,6 @@ def schools_add(
                     "contact_phone": phone,
                 }
             )
-        except DomainError as exc:
-            db.session.rollback()
-            for field, messages in exc.errors.items():
-                click.echo(f"{field}: {'; '.join(messages)}", err=True)
-            sys.exit(1)
         db.session.commit()
         click.echo(f"created school {code} {name} (id {school.id})")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.accounts.models import ROLE_LABELS, Role
-from service.org.schemas import label
+from service.core.labels import label
 
 
 class UserOut(Schema):

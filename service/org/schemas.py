@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import get_locale
 from marshmallow import Schema, fields, validate
 
+from service.core.labels import label
 from service.core.schemas import Range
 from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, CanteenMode, SchoolType
-
-
-def label(labels: dict, value: object) -> str:
-    """The zh or en label of an enum value, following the request's language."""
-    zh, en = labels[value]
-    return en if str(get_locale() or "zh_CN").startswith("en") else zh
 
 
 class ClusterOut(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.org.schemas import label
+from service.core.labels import label
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,

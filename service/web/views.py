@@ -17,12 +17,12 @@ from wtforms.validators import DataRequired, Length
 from service.accounts import operations as accounts
 from service.accounts.models import ROLE_LABELS
 from service.core.errors import NotFound
+from service.core.labels import label
 from service.core.lookup import get_or_404
 from service.db import db
 from service.extensions import limiter
 from service.org import operations as org
 from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, Cluster, School
-from service.org.schemas import label
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
