@@ -41,15 +41,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(add_pagination_headers)
 
     from service.accounts.api import blp as accounts_api
+    from service.audit.api import blp as audit_api
     from service.health import bp as health_bp
     from service.org.api import blp as org_api
+    from service.periods.api import blp as periods_api
+    from service.reports.api import blp as reports_api
+    from service.rubrics.api import blp as rubrics_api
     from service.staff.api import blp as staff_api
     from service.web.views import bp as web_bp
 
     api.init_app(app)
     api.register_blueprint(accounts_api)
     api.register_blueprint(org_api)
+    api.register_blueprint(rubrics_api)
     api.register_blueprint(staff_api)
+    api.register_blueprint(periods_api)
+    api.register_blueprint(reports_api)
+    api.register_blueprint(audit_api)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
 

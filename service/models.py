@@ -1,12 +1,19 @@
 """Imports every model so the metadata is complete, and installs the tenant hooks on the session."""
 
 from service.accounts.models import ApiToken, Role, User, inspector_clusters
+from service.audit import trail  # noqa: F401 - records changes of Audited models on flush
+from service.audit.models import AuditEntry
 from service.db import Base, HouqinSession
 from service.org.models import Bureau, CanteenMode, Cluster, School, SchoolType
+from service.periods.models import Period, UnlockRequest
+from service.reports.models import MonthlyReport, ReportTransition
+from service.rubrics.guard import install_immutability_guard
+from service.rubrics.models import Rubric, RubricItem, RubricSection, RubricVersion
 from service.staff.models import CertificateWarning, StaffMember
 from tenants import TenantOwned, install_tenant_scoping
 
 install_tenant_scoping(HouqinSession, tenant_root=School)
+install_immutability_guard(HouqinSession)
 
 
 def school_owned_tables() -> list[str]:
@@ -16,15 +23,24 @@ def school_owned_tables() -> list[str]:
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Base",
     "Bureau",
     "CanteenMode",
     "CertificateWarning",
     "Cluster",
+    "MonthlyReport",
+    "Period",
+    "ReportTransition",
     "Role",
+    "Rubric",
+    "RubricItem",
+    "RubricSection",
+    "RubricVersion",
     "School",
     "SchoolType",
     "StaffMember",
+    "UnlockRequest",
     "User",
     "inspector_clusters",
     "school_owned_tables",

@@ -225,6 +225,7 @@ def district(app: Any) -> District:
     from service.accounts.operations import issue_token
     from service.db import db
     from service.org.models import CanteenMode, Cluster, School, SchoolType
+    from service.rubrics.defaults import seed_default_rubrics
     from service.staff.models import ContractType, StaffMember, StaffRole
     from tenants import TenantScope, use_scope
 
@@ -273,6 +274,8 @@ def district(app: Any) -> District:
         admin_b = user("admin_b", Role.SCHOOL_ADMIN, b)
         s.flush()
         c1.supervisor_id = inspector.id
+        # Bureau-level reference data every area reads; after the truncation, ids start at 1.
+        seed_default_rubrics(s, published_by=admin)
 
         today = date.today()
         staff_a = StaffMember(

@@ -21,8 +21,19 @@ ID_PARAMS = {
     "staff_id": lambda d: d.staff_b.id,
     "user_id": lambda d: d.admin_b.id,
     "token_id": lambda d: d.token_b_id,
+    "report_id": lambda d: d.report_b_id,
+    "request_id": lambda d: d.unlock_b_id,
 }
-OTHER_PARAMS = {"code": "en", "filename": "houqin.css"}
+# Fixed values for parameters that are not school-owned ids. Rubrics are bureau-level: the district
+# fixture seeds the default ones, so id 1 exists for each of these and the routes answer 200/403.
+OTHER_PARAMS = {
+    "code": "en",
+    "filename": "houqin.css",
+    "rubric_id": 1,
+    "version_id": 1,
+    "item_id": 1,
+    "period_id": 1,  # bureau-level; created by the b_records fixture
+}
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 
 # Bodies for unsafe methods: valid for the route's schema, carrying B's ids wherever the schema
@@ -55,20 +66,53 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("staff.StaffItem", "PATCH"): lambda d: {"name": "被改名的李乙厨", "active": False},
     ("staff.RecomputeCertificateWarnings", "POST"): lambda d: None,
+    ("rubrics.RubricVersions", "POST"): lambda d: {"note": "matrix"},
+    ("rubrics.RubricVersionItem", "PATCH"): lambda d: {"note": "matrix", "settings": {"sample_grams": 150}},
+    ("rubrics.RubricVersionItems", "POST"): lambda d: {
+        "section_code": "A",
+        "code": "A9",
+        "text": "矩阵测试项",
+        "deduction": "1.00",
+    },
+    ("rubrics.RubricItemResource", "PATCH"): lambda d: {"deduction": "3.00"},
+    ("rubrics.RubricItemResource", "DELETE"): lambda d: None,
+    ("rubrics.PublishRubricVersion", "POST"): lambda d: None,
+    ("periods.Periods", "POST"): lambda d: {"year": 2026, "month": 11},
+    ("periods.PeriodItem", "PATCH"): lambda d: {"lock_days": 3},
+    ("periods.PeriodUnlockRequests", "POST"): lambda d: {"reason": "矩阵测试：本校申请"},
+    ("periods.GrantUnlock", "POST"): lambda d: {"note": "同意"},
+    ("periods.RefuseUnlock", "POST"): lambda d: {"note": "不同意"},
+    ("reports.Reports", "POST"): lambda d: {"period_id": 1, "school_id": d.school_b.id},
+    ("reports.SubmitReport", "POST"): lambda d: None,
+    ("reports.ReturnReport", "POST"): lambda d: {"reason": "矩阵测试退回"},
+    ("reports.AcceptReport", "POST"): lambda d: None,
+    ("reports.ReopenReport", "POST"): lambda d: {"reason": "矩阵测试重开"},
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
     ("web.revoke_token", "POST"): lambda d: {},
 }
 
-# What a collection route (no id in the path) may answer when B's ids are in its query or body.
+# What a route without a school-owned id in its path (a collection, or a bureau-level row such as a
+# rubric) may answer when B's ids are in its query or body.
 COLLECTION_EXPECT = {
     ("staff.StaffCollection", "POST"): {404},  # body names school B → not found
     ("accounts.Users", "POST"): {403},  # only the bureau admin creates accounts
     ("org.Schools", "POST"): {403},
+    # Rubrics are bureau-level: everybody reads them, only the bureau admin changes them.
+    ("rubrics.Rubrics", "GET"): {200},
+    ("rubrics.RubricVersions", "GET"): {200},
+    ("rubrics.RubricVersions", "POST"): {403},
+    ("rubrics.RubricVersionItem", "GET"): {200},
+    ("rubrics.RubricVersionItem", "PATCH"): {403},
+    ("rubrics.RubricVersionItems", "POST"): {403},
+    ("rubrics.RubricItemResource", "GET"): {200},
+    ("rubrics.RubricItemResource", "PATCH"): {403},
+    ("rubrics.RubricItemResource", "DELETE"): {403},
+    ("rubrics.PublishRubricVersion", "POST"): {403},
 }
 
-B_MARKERS = ("乙小学", "李乙厨", "JK-B", "admin_b", "ADMIN_B")
+B_MARKERS = ("乙小学", "李乙厨", "JK-B", "admin_b", "ADMIN_B", "乙校申请解锁")
 
 
 def _routes(app: Any) -> list[tuple[str, str, str]]:
@@ -84,6 +128,8 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
     from service.accounts.models import ApiToken, User
     from service.db import db
     from service.org.models import School
+    from service.periods.models import Period, UnlockRequest
+    from service.reports.models import MonthlyReport, ReportTransition
     from service.staff.models import CertificateWarning, StaffMember
     from tenants import TenantScope, use_scope
 
@@ -100,6 +146,16 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
                 select(*CertificateWarning.__table__.c).where(CertificateWarning.school_id == d.school_b.id)
             ),
             "schools": rows(select(School.id).order_by(School.id)),
+            "reports": rows(
+                select(*MonthlyReport.__table__.c).where(MonthlyReport.school_id == d.school_b.id)
+            ),
+            "transitions": rows(
+                select(*ReportTransition.__table__.c).where(ReportTransition.school_id == d.school_b.id)
+            ),
+            "unlocks": rows(
+                select(*UnlockRequest.__table__.c).where(UnlockRequest.school_id == d.school_b.id)
+            ),
+            "periods": rows(select(*Period.__table__.c)),
         }
         db.session.remove()
     return fp
@@ -117,15 +173,45 @@ def test_matrix_covers_every_route(app: Any) -> None:
     assert not missing, "routes not covered by the isolation matrix:\n" + "\n".join(missing)
 
 
+@pytest.fixture
+def b_records(app: Any, district: District) -> District:
+    """School B's workflow records: a submitted report and a pending unlock request (period id 1)."""
+    from datetime import date
+
+    from service.db import db
+    from service.periods.models import Period, UnlockRequest
+    from service.reports import operations as reports
+    from tenants import TenantScope, use_scope
+
+    with app.app_context():
+        with use_scope(TenantScope.bureau()):
+            period = Period(year=2025, month=3, deadline=date(2025, 4, 5), lock_days=10)
+            db.session.add(period)
+            db.session.commit()
+        with use_scope(TenantScope.school(district.school_b.id)):
+            period = db.session.get(Period, period.id)
+            report = reports.open_report(period)
+            report.state = reports.ReportState.RETURNED  # so that "submit" would be a valid move for B
+            unlock = UnlockRequest(period_id=period.id, reason="乙校申请解锁")
+            db.session.add(unlock)
+            db.session.commit()
+            district.report_b_id = report.id  # type: ignore[attr-defined]
+            district.unlock_b_id = unlock.id  # type: ignore[attr-defined]
+        db.session.remove()
+    return district
+
+
 @pytest.mark.parametrize("actor", ["admin_a", "inspector"])
-def test_school_b_is_unreachable_from_a(app: Any, district: District, actor: str) -> None:
-    d = district
+def test_school_b_is_unreachable_from_a(app: Any, b_records: District, actor: str) -> None:
+    d = b_records
     before = _fingerprint(app, d)
     query = {
         "school_id": d.school_b.id,
         "staff_id": d.staff_b.id,
         "user_id": d.admin_b.id,
         "cluster_id": d.cluster_2.id,
+        "report_id": d.report_b_id,
+        "period_id": 1,
     }
     failures: list[str] = []
     for endpoint, method, _rule in _routes(app):
@@ -145,6 +231,7 @@ def _probe(app: Any, d: District, actor: str, endpoint: str, method: str, query:
         from flask import url_for
 
         path = url_for(endpoint, **values)
+    # Only school-owned ids make a route answer 404 to A; OTHER_PARAMS (rubric ids, ...) are shared rows.
     has_id = any(a in ID_PARAMS for a in rule.arguments)
     body = BODIES[(endpoint, method)](d) if method in UNSAFE else None
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from service.accounts import operations
 from service.accounts.models import Role, User
+from service.audit.trail import Actor, reset_actor, set_actor
 from service.core.errors import DomainError
 from service.extensions import csrf, login_manager
 from tenants import NO_SCOPE, TenantScope
@@ -79,6 +80,8 @@ def _enter_scope() -> Any:
     ):
         csrf.protect()
     g._houqin_scope_token = set_scope(request_scope())
+    if current_user.is_authenticated:
+        g._houqin_actor_token = set_actor(Actor(current_user.id, current_user.username))
     # Every API endpoint needs an authenticated caller; the docs and the OpenAPI document do not.
     if request.path.startswith("/api/v1/") and not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -89,6 +92,9 @@ def _leave_scope(exc: BaseException | None) -> None:
     token = g.pop("_houqin_scope_token", None)
     if token is not None:
         reset_scope(token)
+    actor_token = g.pop("_houqin_actor_token", None)
+    if actor_token is not None:
+        reset_actor(actor_token)
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

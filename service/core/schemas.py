@@ -18,6 +18,9 @@ fields.Number.default_error_messages = {
     "invalid": _l("Not a valid number."),
     "too_large": _l("Number too large."),
 }
+fields.Decimal.default_error_messages = {
+    "special": _l("Special numeric values (nan or infinity) are not permitted.")
+}
 fields.Boolean.default_error_messages = {"invalid": _l("Not a valid boolean.")}
 fields.Date.default_error_messages = {
     "invalid": _l("Not a valid date (YYYY-MM-DD)."),

@@ -1,4 +1,4 @@
-"""Seed an empty database with a synthetic demo district: bureau, clusters, 30 schools, staff, logins.
+"""Seed an empty database with a synthetic demo district: bureau, rubrics, clusters, 30 schools, staff, logins.
 
 Why it looks the way it does:
 
@@ -35,6 +35,7 @@ from service.org.models import (
     School,
     SchoolType,
 )
+from service.rubrics.defaults import seed_default_rubrics
 from service.staff.models import FOOD_HANDLING_ROLES, ContractType, StaffMember, StaffRole
 from tenants import MissingTenantScope, current_scope
 
@@ -523,6 +524,8 @@ def seed_demo_district(session: Session, *, today: datetime.date, rng_seed: int 
         session.add(user)
         bureau_users[person.username] = user
     session.flush()
+    # The default rubrics (version 1, published by the bureau admin): what the demo schools are scored on.
+    seed_default_rubrics(session, published_by=bureau_users["admin"])
 
     clusters: dict[str, Cluster] = {}
     for spec in CLUSTERS:

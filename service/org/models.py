@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.audit.models import Audited
 from service.core.types import TZDateTime, str_enum, utcnow
 from service.db import Base
 
@@ -79,7 +80,7 @@ class Cluster(Base):
     schools: Mapped[list[School]] = relationship(back_populates="cluster", order_by="School.code")
 
 
-class School(Base):
+class School(Audited, Base):
     """A school: the tenant."""
 
     __tablename__ = "schools"

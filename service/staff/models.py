@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKeyConstraint, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.audit.models import Audited
 from service.core.types import TZDateTime, str_enum, utcnow
 from service.db import Base
 from tenants import TenantOwned
@@ -58,7 +59,7 @@ CONTRACT_TYPE_LABELS = {
 }
 
 
-class StaffMember(TenantOwned, Base):
+class StaffMember(Audited, TenantOwned, Base):
     __tablename__ = "staff_members"
     __table_args__ = (UniqueConstraint("school_id", "id"),)
 

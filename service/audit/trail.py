@@ -1,0 +1,127 @@
+"""Records every insert, update and delete of :class:`Audited` rows in the same transaction.
+
+The actor comes from a context variable the request (the signed-in user) or a job sets; jobs
+without a person record ``actor_name="system"``. Values are stored as JSON-friendly text: dates in
+ISO form, decimals as strings, enums by value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from service.audit.models import AuditAction, Audited, AuditEntry
+from service.core.types import utcnow
+from service.db import HouqinSession
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    name: str
+
+
+SYSTEM = Actor(None, "system")
+_actor: ContextVar[Actor] = ContextVar("houqin_audit_actor", default=SYSTEM)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def set_actor(actor: Actor) -> Any:
+    return _actor.set(actor)
+
+
+def reset_actor(token: Any) -> None:
+    _actor.reset(token)
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    token = _actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _actor.reset(token)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _columns(obj: Any) -> list[str]:
+    excluded = type(obj).__audit_exclude__
+    return [c.key for c in inspect(obj).mapper.column_attrs if c.key not in excluded]
+
+
+def _entry(obj: Any, action: AuditAction, changes: dict[str, Any]) -> dict[str, Any]:
+    actor = current_actor()
+    school_id = getattr(obj, "school_id", None)
+    if type(obj).__tablename__ == "schools":
+        school_id = obj.id
+    return {
+        "school_id": school_id,
+        "at": utcnow(),
+        "actor_id": actor.user_id,
+        "actor_name": actor.name,
+        "table_name": type(obj).__tablename__,
+        "row_id": obj.id,
+        "action": action,
+        "changes": changes,
+    }
+
+
+@event.listens_for(HouqinSession, "after_flush")
+def _record(session: Session, flush_context: Any) -> None:
+    rows: list[dict[str, Any]] = []
+    for obj in session.new:
+        if isinstance(obj, Audited):
+            state = inspect(obj)
+            rows.append(
+                _entry(
+                    obj,
+                    AuditAction.INSERT,
+                    {k: [None, _plain(state.attrs[k].value)] for k in _columns(obj)},
+                )
+            )
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            state = inspect(obj)
+            changes = {}
+            for key in _columns(obj):
+                hist = state.attrs[key].history
+                if hist.has_changes():
+                    before = hist.deleted[0] if hist.deleted else None
+                    after = hist.added[0] if hist.added else None
+                    if before != after:
+                        changes[key] = [_plain(before), _plain(after)]
+            if changes:
+                rows.append(_entry(obj, AuditAction.UPDATE, changes))
+    for obj in session.deleted:
+        if isinstance(obj, Audited):
+            state = inspect(obj)
+            rows.append(
+                _entry(
+                    obj, AuditAction.DELETE, {k: [_plain(state.attrs[k].value), None] for k in _columns(obj)}
+                )
+            )
+    if rows:
+        session.connection().execute(insert(AuditEntry.__table__), rows)

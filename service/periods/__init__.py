@@ -1,0 +1,1 @@
+"""Monthly reporting periods: deadlines, the lock after the deadline, and unlock requests."""
