@@ -50,7 +50,7 @@ def _refusals_exit() -> Iterator[None]:
 
 
 @db_cli.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations as the table owner, then grant the app role its privileges."""
     migrate.upgrade(current_app.config["MIGRATION_DATABASE_URL"], revision, current_app.config["APP_DB_ROLE"])

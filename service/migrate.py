@@ -17,7 +17,7 @@ def alembic_config(url: str, app_role: str = "houqin_app") -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head", app_role: str = "houqin_app") -> None:
+def upgrade(url: str, revision: str = "heads", app_role: str = "houqin_app") -> None:
     command.upgrade(alembic_config(url, app_role), revision)
 
 
