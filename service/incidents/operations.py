@@ -1,0 +1,138 @@
+"""Incidents: plain functions over the session (flush, never commit); every write re-derives vetoes.
+
+A school admin reports the incidents of their school; the moment of the report (``reported_at``) is
+the server's clock when they do, and the bureau's findings - hidden, fined, falsified data - are the
+bureau's to record (:data:`BUREAU_ONLY_FIELDS`), so a school cannot clear the facts that veto it. A
+bureau admin may create and correct any incident, in any month (the bureau is the authority that
+locks months, and investigations often conclude months later); a school's writes are month-bound like
+the rest of its monthly data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from service.audit.trail import current_actor
+from service.core.errors import DomainError
+from service.core.timeutil import local
+from service.db import db
+from service.hazards.operations import ensure_month_open, period_of
+from service.incidents.models import Incident, IncidentType
+from service.incidents.vetoes import Veto, VetoSource, evaluate_incident_vetoes
+from tenants import current_scope
+
+FACT_FIELDS = (
+    "type",
+    "occurred_at",
+    "severity",
+    "school_at_fault",
+    "description",
+    "unlicensed",
+    "banned_food",
+    "meal_not_sampled",
+    "crowd_crush",
+    "building_collapse",
+)
+BUREAU_ONLY_FIELDS = ("reported_at", "hidden", "fine_or_heavier", "falsified_data")
+EDITABLE_FIELDS = (*FACT_FIELDS, *BUREAU_ONLY_FIELDS)
+
+
+def list_incidents(
+    *, type: IncidentType | None = None, period_id: int | None = None, school_id: int | None = None
+) -> Any:
+    stmt = select(Incident).order_by(Incident.occurred_at.desc(), Incident.id.desc())
+    if type is not None:
+        stmt = stmt.where(Incident.type == type)
+    if period_id is not None:
+        stmt = stmt.where(Incident.period_id == period_id)
+    if school_id is not None:
+        stmt = stmt.where(Incident.school_id == school_id)
+    return stmt
+
+
+def _refuse_bureau_fields(data: Mapping[str, Any]) -> None:
+    sent = [k for k in BUREAU_ONLY_FIELDS if k in data]
+    if sent:
+        raise DomainError({k: [_("Only the bureau can set this field.")] for k in sent}, 403)
+
+
+def _check_times(occurred_at: datetime, reported_at: datetime, *, now: datetime) -> None:
+    errors: dict[str, list[str]] = {}
+    if occurred_at > now:
+        errors["occurred_at"] = [_("The time cannot be in the future.")]
+    if reported_at < occurred_at:
+        errors["reported_at"] = [_("The report cannot come before the incident.")]
+    elif reported_at > now:
+        errors["reported_at"] = [_("The time cannot be in the future.")]
+    if errors:
+        raise DomainError(errors)
+
+
+def _local_day(moment: datetime) -> date:
+    value = local(moment)
+    assert value is not None
+    return value.date()
+
+
+def create_incident(data: Mapping[str, Any], *, now: datetime, today: date, by_bureau: bool) -> Incident:
+    if not by_bureau:
+        _refuse_bureau_fields(data)
+    reported_at = data.get("reported_at") or now
+    _check_times(data["occurred_at"], reported_at, now=now)
+    period = period_of(_local_day(data["occurred_at"]), field="occurred_at")
+    school_id = data.get("school_id") or current_scope().single_school_id
+    if school_id is None:
+        raise DomainError({"school_id": [_("Missing data for required field.")]})
+    if not by_bureau:
+        ensure_month_open(school_id, period, today=today)
+    incident = Incident(
+        school_id=school_id,
+        **{k: data[k] for k in EDITABLE_FIELDS if k in data and k != "reported_at"},
+        reported_at=reported_at,
+        period_id=period.id if period else None,
+        created_by_id=current_actor().user_id,
+    )
+    db.session.add(incident)
+    db.session.flush()
+    evaluate_incident_vetoes(incident)
+    return incident
+
+
+def update_incident(
+    incident: Incident, data: Mapping[str, Any], *, now: datetime, today: date, by_bureau: bool
+) -> Incident:
+    if not by_bureau:
+        _refuse_bureau_fields(data)
+        ensure_month_open(incident.school_id, incident.period, today=today)
+    occurred_at = data.get("occurred_at", incident.occurred_at)
+    reported_at = data.get("reported_at", incident.reported_at)
+    _check_times(occurred_at, reported_at, now=now)
+    period = period_of(_local_day(occurred_at), field="occurred_at")
+    if not by_bureau:
+        ensure_month_open(incident.school_id, period, today=today)
+    for key in EDITABLE_FIELDS:
+        if key in data:
+            setattr(incident, key, data[key])
+    incident.period_id = period.id if period else None
+    db.session.flush()
+    evaluate_incident_vetoes(incident)
+    return incident
+
+
+def vetoes_of(incident: Incident) -> list[Veto]:
+    return list(
+        db.session.scalars(
+            select(Veto)
+            .where(
+                Veto.school_id == incident.school_id,
+                Veto.source == VetoSource.INCIDENT,
+                Veto.incident_id == incident.id,
+            )
+            .order_by(Veto.id)
+        )
+    )
