@@ -6,6 +6,7 @@ for acceptance and reopening emits the domain event the ranking engine subscribe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +32,10 @@ from service.reports.models import (
 )
 
 EDITABLE_STATES = frozenset({ReportState.DRAFT, ReportState.RETURNED})
+
+# Checks other areas register (this module never imports them): each returns {field: [messages]} of what
+# stops the report from being submitted; any message refuses the submission with 409.
+SUBMISSION_CHECKS: list[Callable[[MonthlyReport], dict[str, list[str]]]] = []
 
 
 def list_reports(*, period_id: int | None = None, state: ReportState | None = None) -> Any:
@@ -104,6 +109,13 @@ def submit(report: MonthlyReport, *, now: datetime) -> MonthlyReport:
     today = now.astimezone(SHANGHAI).date()
     if report.state in EDITABLE_STATES and not is_open_for(report.period, report.school_id, today):
         raise Conflict({"period_id": [_("The month is locked. Ask the bureau to unlock it.")]})
+    if report.state in EDITABLE_STATES:
+        errors: dict[str, list[str]] = {}
+        for check in SUBMISSION_CHECKS:
+            for field, messages in check(report).items():
+                errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise Conflict(errors)
     _move(report, "submit", now=now)
     report.submitted_at = now
     if report.first_submitted_at is None:
