@@ -42,7 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from service.accounts.api import blp as accounts_api
     from service.audit.api import blp as audit_api
+    from service.evaluations.api import blp as evaluations_api
+    from service.hazards.api import blp as hazards_api
     from service.health import bp as health_bp
+    from service.incidents.api import blp as incidents_api
+    from service.inspections.api import blp as inspections_api
     from service.org.api import blp as org_api
     from service.periods.api import blp as periods_api
     from service.reports.api import blp as reports_api
@@ -58,6 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(periods_api)
     api.register_blueprint(reports_api)
     api.register_blueprint(audit_api)
+    api.register_blueprint(evaluations_api)
+    api.register_blueprint(inspections_api)
+    api.register_blueprint(hazards_api)
+    api.register_blueprint(incidents_api)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
 

@@ -4,6 +4,11 @@ from service.accounts.models import ApiToken, Role, User, inspector_clusters
 from service.audit import trail  # noqa: F401 - records changes of Audited models on flush
 from service.audit.models import AuditEntry
 from service.db import Base, HouqinSession
+from service.evaluations.models import Evaluation, EvaluationRating  # also registers the submission check
+from service.hazards.models import Hazard, HazardTransition
+from service.incidents.models import Incident
+from service.incidents.vetoes import Veto
+from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionItemResult
 from service.org.models import Bureau, CanteenMode, Cluster, School, SchoolType
 from service.periods.models import Period, UnlockRequest
 from service.reports.models import MonthlyReport, ReportTransition
@@ -27,8 +32,16 @@ __all__ = [
     "Base",
     "Bureau",
     "CanteenMode",
+    "CanteenMonthlyFacts",
     "CertificateWarning",
     "Cluster",
+    "Evaluation",
+    "EvaluationRating",
+    "Hazard",
+    "HazardTransition",
+    "Incident",
+    "Inspection",
+    "InspectionItemResult",
     "MonthlyReport",
     "Period",
     "ReportTransition",
@@ -42,6 +55,7 @@ __all__ = [
     "StaffMember",
     "UnlockRequest",
     "User",
+    "Veto",
     "inspector_clusters",
     "school_owned_tables",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import District, login
+from tests.conftest import District, evaluate_all_staff, login
 
 # Path parameters → which of school B's objects to put there.
 ID_PARAMS = {
@@ -23,6 +23,10 @@ ID_PARAMS = {
     "token_id": lambda d: d.token_b_id,
     "report_id": lambda d: d.report_b_id,
     "request_id": lambda d: d.unlock_b_id,
+    "hazard_id": lambda d: d.hazard_b_id,
+    "incident_id": lambda d: d.incident_b_id,
+    "evaluation_id": lambda d: d.evaluation_b_id,
+    "inspection_id": lambda d: d.inspection_b_id,
 }
 # Fixed values for parameters that are not school-owned ids. Rubrics are bureau-level: the district
 # fixture seeds the default ones, so id 1 exists for each of these and the routes answer 200/403.
@@ -87,6 +91,68 @@ BODIES: dict[tuple[str, str], Any] = {
     ("reports.ReturnReport", "POST"): lambda d: {"reason": "矩阵测试退回"},
     ("reports.AcceptReport", "POST"): lambda d: None,
     ("reports.ReopenReport", "POST"): lambda d: {"reason": "矩阵测试重开"},
+    ("inspections.Inspections", "POST"): lambda d: {
+        "school_id": d.school_b.id,
+        "kind": "safety",
+        "mode": "spot",
+        "period_id": 1,
+        "inspected_on": "2025-03-12",
+        "items": [{"item_id": d.inspection_b_item_id, "result": "fail", "occurrences": 1}],
+    },
+    ("inspections.InspectionItem", "PATCH"): lambda d: {
+        "notes": "矩阵测试改写",
+        "items": [{"item_id": d.inspection_b_item_id, "result": "fail", "occurrences": 3}],
+    },
+    ("inspections.InspectionItem", "DELETE"): lambda d: None,
+    ("inspections.CanteenFacts", "PUT"): lambda d: {
+        "meals_served": 1,
+        "menu_compliant_days": 0,
+        "serving_days": 1,
+        "leader_accompanied_meals": 0,
+        "sampled_meals": 0,
+        "food_waste_kg": "0.0",
+    },
+    ("evaluations.Evaluations", "POST"): lambda d: {
+        "staff_id": d.staff_b.id,
+        "period_id": 1,
+        "ratings": [
+            {
+                "rater_group": "assessment",
+                "rater_name": "矩阵",
+                "scores": {"de": 1, "neng": 1, "qin": 1, "ji": 1, "lian": 1},
+            }
+        ],
+    },
+    ("evaluations.EvaluationItem", "PATCH"): lambda d: {
+        "ratings": [
+            {
+                "rater_group": "assessment",
+                "rater_name": "矩阵",
+                "scores": {"de": 1, "neng": 1, "qin": 1, "ji": 1, "lian": 1},
+            }
+        ]
+    },
+    ("evaluations.EvaluationItem", "DELETE"): lambda d: None,
+    ("hazards.Hazards", "POST"): lambda d: {
+        "school_id": d.school_b.id,
+        "title": "矩阵测试隐患",
+        "location": "乙校操场",
+        "severity": "high",
+        "responsible_person": "冒名者",
+        "found_on": "2025-03-05",
+        "deadline": "2025-03-10",
+    },
+    ("hazards.HazardItem", "PATCH"): lambda d: {"title": "被改写的隐患", "deadline": "2099-01-01"},
+    ("hazards.StartHazard", "POST"): lambda d: None,
+    ("hazards.CloseHazard", "POST"): lambda d: {"closing_note": "矩阵测试销号", "closed_on": "2025-03-09"},
+    ("hazards.ReopenHazard", "POST"): lambda d: {"reason": "矩阵测试重开"},
+    ("incidents.Incidents", "POST"): lambda d: {
+        "school_id": d.school_b.id,
+        "type": "injury",
+        "severity": "minor",
+        "occurred_at": "2025-03-03T09:00:00+08:00",
+    },
+    ("incidents.IncidentItem", "PATCH"): lambda d: {"description": "被改写", "crowd_crush": False},
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
@@ -97,6 +163,7 @@ BODIES: dict[tuple[str, str], Any] = {
 # rubric) may answer when B's ids are in its query or body.
 COLLECTION_EXPECT = {
     ("staff.StaffCollection", "POST"): {404},  # body names school B → not found
+    ("evaluations.Evaluations", "POST"): {404},  # body names B's staff member → not found
     ("accounts.Users", "POST"): {403},  # only the bureau admin creates accounts
     ("org.Schools", "POST"): {403},
     # Rubrics are bureau-level: everybody reads them, only the bureau admin changes them.
@@ -110,9 +177,20 @@ COLLECTION_EXPECT = {
     ("rubrics.RubricItemResource", "PATCH"): {403},
     ("rubrics.RubricItemResource", "DELETE"): {403},
     ("rubrics.PublishRubricVersion", "POST"): {403},
+    ("hazards.Hazards", "POST"): {404},  # body names school B → not found
+    ("incidents.Incidents", "POST"): {404},  # body names school B → not found
+    ("inspections.Inspections", "POST"): {404},  # body names school B → not found
 }
 
-B_MARKERS = ("乙小学", "李乙厨", "JK-B", "admin_b", "ADMIN_B", "乙校申请解锁")
+B_MARKERS: tuple[str, ...] = (
+    "乙小学",
+    "李乙厨",
+    "JK-B",
+    "admin_b",
+    "ADMIN_B",
+    "乙校申请解锁",
+    "乙校食堂自查",
+)
 
 
 def _routes(app: Any) -> list[tuple[str, str, str]]:
@@ -127,6 +205,8 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
     """Everything of school B's, read in the bureau scope."""
     from service.accounts.models import ApiToken, User
     from service.db import db
+    from service.evaluations.models import Evaluation, EvaluationRating
+    from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionItemResult
     from service.org.models import School
     from service.periods.models import Period, UnlockRequest
     from service.reports.models import MonthlyReport, ReportTransition
@@ -146,6 +226,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
                 select(*CertificateWarning.__table__.c).where(CertificateWarning.school_id == d.school_b.id)
             ),
             "schools": rows(select(School.id).order_by(School.id)),
+            **_b_hazard_rows(rows, d),
             "reports": rows(
                 select(*MonthlyReport.__table__.c).where(MonthlyReport.school_id == d.school_b.id)
             ),
@@ -156,6 +237,19 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
                 select(*UnlockRequest.__table__.c).where(UnlockRequest.school_id == d.school_b.id)
             ),
             "periods": rows(select(*Period.__table__.c)),
+            "evaluations": rows(select(*Evaluation.__table__.c).where(Evaluation.school_id == d.school_b.id)),
+            "evaluation_ratings": rows(
+                select(*EvaluationRating.__table__.c).where(EvaluationRating.school_id == d.school_b.id)
+            ),
+            "inspections": rows(select(*Inspection.__table__.c).where(Inspection.school_id == d.school_b.id)),
+            "inspection_results": rows(
+                select(*InspectionItemResult.__table__.c).where(
+                    InspectionItemResult.school_id == d.school_b.id
+                )
+            ),
+            "canteen_facts": rows(
+                select(*CanteenMonthlyFacts.__table__.c).where(CanteenMonthlyFacts.school_id == d.school_b.id)
+            ),
         }
         db.session.remove()
     return fp
@@ -197,8 +291,63 @@ def b_records(app: Any, district: District) -> District:
             db.session.commit()
             district.report_b_id = report.id  # type: ignore[attr-defined]
             district.unlock_b_id = unlock.id  # type: ignore[attr-defined]
+            _b_inspection(district, period, report)
+            _b_hazards(district, period)
+            period_id = period.id
         db.session.remove()
+    # B's staff member evaluated for the month (a B-owned evaluation with a rating)
+    district.evaluation_b_id = evaluate_all_staff(app, district.school_b.id, period_id)[0]  # type: ignore[attr-defined]
     return district
+
+
+def _b_inspection(district: District, period: Any, report: Any) -> None:
+    """School B's canteen self-inspection (one failed item) and canteen facts, in B's scope."""
+    from datetime import date
+    from decimal import Decimal
+
+    from service.db import db
+    from service.inspections.models import (
+        CanteenMonthlyFacts,
+        Grade,
+        Inspection,
+        InspectionItemResult,
+        InspectionKind,
+        InspectionMode,
+        ItemOutcome,
+    )
+    from service.rubrics.models import RubricKind
+    from service.rubrics.operations import current_version
+
+    version = current_version(RubricKind.CANTEEN)
+    item = version.all_items()[1]
+    inspection = Inspection(
+        kind=InspectionKind.CANTEEN,
+        mode=InspectionMode.SELF,
+        rubric_version_id=version.id,
+        period_id=period.id,
+        report_id=report.id,
+        inspected_on=date(2025, 3, 10),
+        inspector_name="乙校总务处",
+        notes="乙校食堂自查",
+        score=Decimal("98.0"),
+        grade=Grade.A,
+        section_scores={},
+    )
+    inspection.results.append(InspectionItemResult(item_id=item.id, result=ItemOutcome.FAIL, occurrences=1))
+    facts = CanteenMonthlyFacts(
+        period_id=period.id,
+        report_id=report.id,
+        meals_served=66,
+        menu_compliant_days=20,
+        serving_days=22,
+        leader_accompanied_meals=60,
+        sampled_meals=66,
+        food_waste_kg=Decimal("120.5"),
+    )
+    db.session.add_all([inspection, facts])
+    db.session.commit()
+    district.inspection_b_id = inspection.id  # type: ignore[attr-defined]
+    district.inspection_b_item_id = item.id  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("actor", ["admin_a", "inspector"])
@@ -291,3 +440,68 @@ def test_school_a_reaches_its_own_rows(app: Any, district: District) -> None:
         client.patch(f"/api/v1/schools/{d.school_a.id}", json={"name": "新名字"}, headers=headers).status_code
         == 403
     )
+
+
+# --- hazards, incidents, vetoes (service/hazards, service/incidents) -------------------------------
+
+B_MARKERS += ("乙校消防隐患", "乙校学生受伤")
+
+
+def _b_hazards(district: District, period: Any) -> None:
+    """School B's rectification notice (in rectification, with its log), an incident and its veto."""
+    from datetime import UTC, date, datetime
+
+    from service.db import db
+    from service.hazards.models import Hazard, HazardSeverity, HazardState, HazardTransition
+    from service.incidents.models import Incident, IncidentSeverity, IncidentType
+    from service.incidents.vetoes import evaluate_incident_vetoes, record_failed_veto_item
+
+    hazard = Hazard(
+        title="乙校消防隐患",
+        location="乙校食堂后门",
+        severity=HazardSeverity.HIGH,
+        responsible_person="乙校电工",
+        found_on=date(2025, 3, 5),
+        deadline=date(2025, 3, 10),
+        state=HazardState.RECTIFYING,  # so that "close" would be a valid move for B
+        period_id=period.id,
+    )
+    db.session.add(hazard)
+    db.session.flush()
+    db.session.add(
+        HazardTransition(
+            hazard_id=hazard.id, from_state=HazardState.OPEN, to_state=HazardState.RECTIFYING, action="start"
+        )
+    )
+    incident = Incident(
+        type=IncidentType.INJURY,
+        severity=IncidentSeverity.MINOR,
+        occurred_at=datetime(2025, 3, 3, 1, 0, tzinfo=UTC),
+        reported_at=datetime(2025, 3, 3, 1, 30, tzinfo=UTC),
+        description="乙校学生受伤",
+        crowd_crush=True,
+        period_id=period.id,
+    )
+    db.session.add(incident)
+    db.session.flush()
+    evaluate_incident_vetoes(incident)
+    record_failed_veto_item(district.school_b.id, 9999, "D6", date(2025, 3, 12))
+    db.session.commit()
+    district.hazard_b_id = hazard.id  # type: ignore[attr-defined]
+    district.incident_b_id = incident.id  # type: ignore[attr-defined]
+
+
+def _b_hazard_rows(rows: Any, d: District) -> dict[str, Any]:
+    from service.hazards.models import Hazard, HazardTransition
+    from service.incidents.models import Incident
+    from service.incidents.vetoes import Veto
+
+    b = d.school_b.id
+    return {
+        "hazards": rows(select(*Hazard.__table__.c).where(Hazard.school_id == b)),
+        "hazard_transitions": rows(
+            select(*HazardTransition.__table__.c).where(HazardTransition.school_id == b)
+        ),
+        "incidents": rows(select(*Incident.__table__.c).where(Incident.school_id == b)),
+        "vetoes": rows(select(*Veto.__table__.c).where(Veto.school_id == b).order_by(Veto.id)),
+    }

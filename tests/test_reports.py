@@ -15,7 +15,7 @@ from service.periods.models import Period
 from service.reports import operations as reports
 from service.reports.models import MonthlyReport, ReportState
 from tenants import TenantScope, use_scope
-from tests.conftest import District
+from tests.conftest import District, evaluate_all_staff
 
 
 @pytest.fixture
@@ -72,8 +72,11 @@ def test_periods_default_deadline_and_refusals(client: Any, district: District) 
     )
 
 
-def test_workflow_submit_return_resubmit_accept(client: Any, district: District, period: dict) -> None:
+def test_workflow_submit_return_resubmit_accept(
+    app: Any, client: Any, district: District, period: dict
+) -> None:
     report = _open_report(client, district, period["id"])
+    evaluate_all_staff(app, district.school_a.id, period["id"])  # submission needs every staff evaluated
     assert report["state"] == "draft"
     assert _open_report(client, district, period["id"])["id"] == report["id"]  # idempotent
     rid = report["id"]
@@ -121,7 +124,11 @@ def test_inspector_of_another_cluster_cannot_review(client: Any, district: Distr
         headers=district.headers("admin"),
     ).get_json()
     rb = _open_report(client, district, p["id"], user="admin_b")
-    client.post(f"/api/v1/reports/{rb['id']}/submit", headers=district.headers("admin_b"))
+    evaluate_all_staff(app, district.school_b.id, p["id"])
+    assert (
+        client.post(f"/api/v1/reports/{rb['id']}/submit", headers=district.headers("admin_b")).status_code
+        == 200
+    )
     assert (
         client.post(f"/api/v1/reports/{rb['id']}/accept", headers=district.headers("inspector")).status_code
         == 404
@@ -143,6 +150,7 @@ def test_acceptance_and_reopening_emit_domain_events(
     events.subscribe(events.REPORT_REOPENED, on_reopened)
     try:
         rid = _open_report(client, district, period["id"])["id"]
+        evaluate_all_staff(app, district.school_a.id, period["id"])
         client.post(f"/api/v1/reports/{rid}/submit", headers=district.headers("admin_a"))
         client.post(f"/api/v1/reports/{rid}/accept", headers=district.headers("admin"))
         assert (
@@ -172,6 +180,7 @@ def test_late_submission_is_recorded_as_late(app: Any, district: District) -> No
         db.session.add(p)
         db.session.commit()
         pid = p.id
+    evaluate_all_staff(app, district.school_a.id, pid)
     with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):
         report = reports.open_report(db.session.get(Period, pid))
         # 2026-10-06 00:30 Beijing time is 2026-10-05 16:30 UTC: one day late
@@ -215,6 +224,7 @@ def test_locked_month_refuses_submission_until_unlock_granted(
         == 409
     )
 
+    evaluate_all_staff(app, district.school_a.id, p.id)
     sub = client.post(f"/api/v1/reports/{rid}/submit", headers=a)
     assert sub.status_code == 200 and sub.get_json()["late"] is True
 
@@ -231,6 +241,7 @@ def test_completeness_lists_missing_draft_on_time_and_late(
     app: Any, client: Any, district: District, period: dict
 ) -> None:
     rid = _open_report(client, district, period["id"])["id"]
+    evaluate_all_staff(app, district.school_a.id, period["id"])
     client.post(f"/api/v1/reports/{rid}/submit", headers=district.headers("admin_a"))
     _open_report(client, district, period["id"], user="admin_b")  # B: draft only
     rows = client.get(
