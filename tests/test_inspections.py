@@ -686,3 +686,27 @@ def test_school_without_canteen_has_no_facts(app: Any, client: Any, district: Di
     # a campus safety self-check is fine
     body = {**body, "kind": "safety", "items": _items(_item_ids(app, RubricKind.SAFETY))}
     assert client.post(f"{API}/inspections", json=body, headers=c).status_code == 201
+
+
+def test_failed_veto_item_records_a_veto_and_a_correction_removes_it(
+    app: Any, client: Any, district: District, period: dict
+) -> None:
+    """Banned food found (D6, a veto item): 放心食堂 and 先进单位 are barred for 12 months; vetoes never
+    change the score."""
+    ids = _item_ids(app, RubricKind.CANTEEN)
+    clean = _self_canteen(client, district, period, _items(ids)).get_json()
+    resp = _self_canteen(client, district, period, _items(ids, D6="fail"))
+    assert resp.status_code == 201, resp.get_json()
+    found = resp.get_json()
+    assert found["veto_failed"] == 1 and found["score"] == clean["score"]
+    vetoes = client.get(f"{API}/vetoes", headers=district.headers("admin")).get_json()
+    assert len(vetoes) == 1
+    assert set(vetoes[0]["blocks"]) == {"trusted_canteen", "advanced_unit"}
+    assert vetoes[0]["starts_on"] == _day(period)
+    assert vetoes[0]["school_id"] == district.school_a.id
+
+    corrected = client.patch(
+        f"{API}/inspections/{found['id']}", json={"items": _items(ids)}, headers=district.headers("admin_a")
+    )
+    assert corrected.status_code == 200
+    assert client.get(f"{API}/vetoes", headers=district.headers("admin")).get_json() == []

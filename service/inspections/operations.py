@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from service.accounts.models import User
 from service.core.errors import Conflict, DomainError
 from service.db import db
+from service.incidents import vetoes
 from service.inspections import scoring
 from service.inspections.models import (
     CanteenMonthlyFacts,
@@ -34,7 +35,7 @@ from service.periods.models import Period
 from service.reports.models import MonthlyReport
 from service.reports.operations import ensure_editable, open_report
 from service.rubrics import operations as rubrics
-from service.rubrics.models import RubricItem, RubricVersion
+from service.rubrics.models import ItemKind, RubricItem, RubricVersion
 
 Errors = dict[str, list[str]]
 
@@ -155,6 +156,7 @@ def create_inspection(
     _store_score(inspection, version, entries)
     db.session.add(inspection)
     db.session.flush()
+    _sync_vetoes(inspection, version, entries)
     return inspection
 
 
@@ -195,14 +197,40 @@ def update_inspection(inspection: Inspection, data: Mapping[str, Any], *, today:
         _replace_results(inspection, data["items"])
     _store_score(inspection, version, entries)
     db.session.flush()
+    _sync_vetoes(inspection, version, entries)
     return inspection
 
 
 def delete_inspection(inspection: Inspection, *, today: date) -> None:
     if inspection.mode is InspectionMode.SELF:
         ensure_editable(_report_of(inspection), today=today)
+    vetoes.clear_inspection_vetoes(inspection.school_id, inspection.id)
     db.session.delete(inspection)  # results go with it (ORM cascade, so each deletion is audited)
     db.session.flush()
+
+
+# What failing a veto item bars, by the kind of inspection (一票否决, rubrics.md "Incidents and vetoes").
+VETO_BLOCKS = {
+    InspectionKind.CANTEEN: (vetoes.Commendation.TRUSTED_CANTEEN, vetoes.Commendation.ADVANCED_UNIT),
+    InspectionKind.SAFETY: (vetoes.Commendation.SAFE_CAMPUS, vetoes.Commendation.ADVANCED_UNIT),
+}
+
+
+def _sync_vetoes(
+    inspection: Inspection, version: RubricVersion, entries: Mapping[int, scoring.Entry]
+) -> None:
+    """Make the inspection's vetoes match its failed veto items (idempotent; corrections remove them)."""
+    vetoes.clear_inspection_vetoes(inspection.school_id, inspection.id)
+    for item in version.all_items():
+        entry = entries.get(item.id)
+        if item.kind is ItemKind.VETO and entry is not None and entry.result is ItemOutcome.FAIL:
+            vetoes.record_failed_veto_item(
+                inspection.school_id,
+                inspection.id,
+                item.code,
+                inspection.inspected_on,
+                [c.value for c in VETO_BLOCKS[inspection.kind]],
+            )
 
 
 def _report_of(inspection: Inspection) -> MonthlyReport:
