@@ -298,3 +298,41 @@ def test_report_state_cannot_be_forced_through_the_orm_path(
         assert report.state is ReportState.DRAFT
         db.session.rollback()
         assert db.session.scalars(select(MonthlyReport)).all() == []
+
+
+def test_audit_trail_records_rows_removed_by_a_cascade(
+    app: Any, client: Any, district: District, period: dict
+) -> None:
+    """Result rows an inspection's list drops (delete-orphan) are in the trail like any other delete."""
+    from service.inspections.models import Inspection
+
+    items = client.get("/api/v1/rubric-versions/1", headers=district.headers("admin_a")).get_json()
+    ids = [i["id"] for sec in items["sections"] for i in sec["items"] if not i["computed"]]
+    resp = client.post(
+        "/api/v1/inspections",
+        json={
+            "kind": "canteen",
+            "mode": "spot",
+            "period_id": period["id"],
+            "school_id": district.school_a.id,
+            "inspected_on": date(period["year"], period["month"], 10).isoformat(),
+            "items": [{"item_id": i, "result": "pass"} for i in ids],
+        },
+        headers=district.headers("inspector"),
+    )
+    assert resp.status_code == 201, resp.get_json()
+    inspection_id = resp.get_json()["id"]
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        inspection = db.session.scalars(select(Inspection).where(Inspection.id == inspection_id)).one()
+        dropped = inspection.results[0]
+        dropped_id = dropped.id
+        inspection.results.remove(dropped)  # an orphan: deleted by the cascade at flush
+        db.session.commit()
+        entries = db.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.table_name == "inspection_item_results", AuditEntry.action == "delete"
+            )
+        ).all()
+    assert [e.row_id for e in entries] == [dropped_id]
+    assert entries[0].changes["result"] == ["pass", None]
+    assert entries[0].school_id == district.school_a.id

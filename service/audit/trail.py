@@ -115,13 +115,14 @@ def _record(session: Session, flush_context: Any) -> None:
                         changes[key] = [_plain(before), _plain(after)]
             if changes:
                 rows.append(_entry(obj, AuditAction.UPDATE, changes))
-    for obj in session.deleted:
-        if isinstance(obj, Audited):
-            state = inspect(obj)
-            rows.append(
-                _entry(
-                    obj, AuditAction.DELETE, {k: [_plain(state.attrs[k].value), None] for k in _columns(obj)}
-                )
-            )
     if rows:
         session.connection().execute(insert(AuditEntry.__table__), rows)
+
+
+@event.listens_for(Audited, "after_delete", propagate=True)
+def _record_delete(mapper: Any, connection: Any, obj: Any) -> None:
+    """Deletes are recorded row by row as they are flushed - including orphans a cascade removes,
+    which never appear in ``session.deleted``."""
+    state = inspect(obj)
+    changes = {k: [_plain(state.attrs[k].loaded_value), None] for k in _columns(obj)}
+    connection.execute(insert(AuditEntry.__table__), [_entry(obj, AuditAction.DELETE, changes)])
