@@ -536,3 +536,19 @@ def test_at_most_one_published_version_per_rubric(app, district, client):
         with pytest.raises(IntegrityError):
             s.flush()
         s.rollback()
+
+
+def test_rubric_edits_are_in_the_audit_trail(client, district):
+    """A bureau admin's change to a draft rubric item is recorded with before and after."""
+    admin = district.headers("admin")
+    draft = client.post("/api/v1/rubrics/1/versions", json={"note": "2027 修订"}, headers=admin).get_json()
+    item = draft["sections"][0]["items"][0]
+    new = "9.00" if item["deduction"] != "9.00" else "8.00"
+    resp = client.patch(f"/api/v1/rubric-items/{item['id']}", json={"deduction": new}, headers=admin)
+    assert resp.status_code == 200, resp.get_json()
+    trail = client.get(
+        "/api/v1/audit", query_string={"table": "rubric_items", "row_id": item["id"]}, headers=admin
+    ).get_json()
+    update = next(e for e in trail if e["action"] == "update")
+    assert update["changes"]["deduction"] == [item["deduction"], new]
+    assert update["actor_name"] == "admin" and update["school_id"] is None

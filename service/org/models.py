@@ -64,7 +64,7 @@ class Bureau(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
-class Cluster(Base):
+class Cluster(Audited, Base):
     """A 片区: schools grouped by area, with a bureau supervisor who visits monthly."""
 
     __tablename__ = "clusters"

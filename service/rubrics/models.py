@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.audit.models import Audited
 from service.core.types import TZDateTime, str_enum, utcnow
 from service.db import Base
 
@@ -78,7 +79,7 @@ ITEM_KIND_LABELS = {
 }
 
 
-class Rubric(Base):
+class Rubric(Audited, Base):
     """One rubric per kind; what it says lives in its versions."""
 
     __tablename__ = "rubrics"
@@ -95,7 +96,7 @@ class Rubric(Base):
     )
 
 
-class RubricVersion(Base):
+class RubricVersion(Audited, Base):
     """One numbered version of a rubric, with the settings that belong to it (grade bands, weights)."""
 
     __tablename__ = "rubric_versions"
@@ -145,7 +146,7 @@ class RubricVersion(Base):
         return [item for section in self.sections for item in section.items]
 
 
-class RubricSection(Base):
+class RubricSection(Audited, Base):
     """A section (canteen/safety: A..G) or a dimension (staff: de, neng, qin, ji, lian)."""
 
     __tablename__ = "rubric_sections"
@@ -170,7 +171,7 @@ class RubricSection(Base):
     )
 
 
-class RubricItem(Base):
+class RubricItem(Audited, Base):
     """One checked item: how much each occurrence deducts, up to ``cap``, and what fails a ※ item.
 
     Staff-evaluation items are rated rather than deducted: ``max_score`` is set (0..max_score per
