@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.reports.api import blp as reports_api
     from service.rubrics.api import blp as rubrics_api
     from service.staff.api import blp as staff_api
+    from service.web import reports as _report_pages  # noqa: F401 - adds the 月报 pages to web_bp
     from service.web.views import bp as web_bp
 
     api.init_app(app)

@@ -153,6 +153,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "occurred_at": "2025-03-03T09:00:00+08:00",
     },
     ("incidents.IncidentItem", "PATCH"): lambda d: {"description": "被改写", "crowd_crush": False},
+    ("web.report_action", "POST"): lambda d: {"action": "accept"},
+    ("web.open_report", "POST"): lambda d: {},
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},

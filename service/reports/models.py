@@ -35,6 +35,14 @@ REPORT_STATE_LABELS = {
     ReportState.ACCEPTED: ("审核通过", "Accepted"),
 }
 
+# Completeness of a school-month (see operations.completeness).
+COMPLETENESS_LABELS = {
+    "missing": ("未提交", "Missing"),
+    "draft": ("草稿", "Draft"),
+    "on_time": ("按时", "On time"),
+    "late": ("逾期", "Late"),
+}
+
 ACTION_LABELS = {
     "submit": ("提交", "submitted"),
     "return": ("退回", "returned"),

@@ -21,8 +21,10 @@ from service.core.labels import label
 from service.core.lookup import get_or_404
 from service.db import db
 from service.extensions import limiter
+from service.inspections.models import GRADE_LABELS, INSPECTION_KIND_LABELS, INSPECTION_MODE_LABELS
 from service.org import operations as org
 from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, Cluster, School
+from service.reports.models import ACTION_LABELS, COMPLETENESS_LABELS, REPORT_STATE_LABELS
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
@@ -34,6 +36,14 @@ from service.staff.operations import list_staff
 from tenants import current_scope
 
 bp = Blueprint("web", __name__)
+
+# Button texts of the report workflow (service/web/reports.py adds the routes to this blueprint).
+BUTTON_LABELS = {
+    "submit": ("提交审核", "Submit for review"),
+    "return": ("退回修改", "Return for correction"),
+    "accept": ("审核通过", "Accept"),
+    "reopen": ("重新打开", "Reopen"),
+}
 
 
 class LoginForm(FlaskForm):
@@ -56,6 +66,13 @@ def _labels() -> dict[str, Any]:
         "STAFF_ROLE_LABELS": STAFF_ROLE_LABELS,
         "CONTRACT_TYPE_LABELS": CONTRACT_TYPE_LABELS,
         "WARNING_KIND_LABELS": WARNING_KIND_LABELS,
+        "REPORT_STATE_LABELS": REPORT_STATE_LABELS,
+        "COMPLETENESS_LABELS": COMPLETENESS_LABELS,
+        "ACTION_LABELS": ACTION_LABELS,
+        "BUTTON_LABELS": BUTTON_LABELS,
+        "INSPECTION_KIND_LABELS": INSPECTION_KIND_LABELS,
+        "INSPECTION_MODE_LABELS": INSPECTION_MODE_LABELS,
+        "GRADE_LABELS": GRADE_LABELS,
     }
 
 
