@@ -64,4 +64,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "CERT_WARNING_DAYS": int(env.get("CERT_WARNING_DAYS", "30")),
         "TIMEZONE": "Asia/Shanghai",
+        # Excel uploads (service/excel): the workbook's own limit, and the request limit (413) a bit
+        # above it for the multipart overhead.
+        "EXCEL_MAX_BYTES": int(env.get("EXCEL_MAX_BYTES", str(5 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(6 * 1024 * 1024))),
     }

@@ -155,6 +155,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("incidents.IncidentItem", "PATCH"): lambda d: {"description": "被改写", "crowd_crush": False},
     ("web.report_action", "POST"): lambda d: {"action": "accept"},
     ("web.open_report", "POST"): lambda d: {},
+    ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
@@ -182,6 +183,8 @@ COLLECTION_EXPECT = {
     ("hazards.Hazards", "POST"): {404},  # body names school B → not found
     ("incidents.Incidents", "POST"): {404},  # body names school B → not found
     ("inspections.Inspections", "POST"): {404},  # body names school B → not found
+    # Bureau roles and inspectors (their cluster only); school admins are refused.
+    ("excel.CompletenessExport", "GET"): {200, 403},
 }
 
 B_MARKERS: tuple[str, ...] = (
@@ -375,6 +378,17 @@ def test_school_b_is_unreachable_from_a(app: Any, b_records: District, actor: st
     assert not failures, "\n".join(failures)
 
 
+def _response_text(resp: Any) -> str:
+    """The body as text; an xlsx download is unzipped, so B's names inside a workbook are found too."""
+    if resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(resp.get_data())) as archive:
+            return "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    return resp.get_data(as_text=True)
+
+
 def _probe(app: Any, d: District, actor: str, endpoint: str, method: str, query: dict) -> list[str]:
     rule = app.url_map._rules_by_endpoint[endpoint][0]
     values = {a: ID_PARAMS[a](d) if a in ID_PARAMS else OTHER_PARAMS[a] for a in rule.arguments}
@@ -398,7 +412,7 @@ def _probe(app: Any, d: District, actor: str, endpoint: str, method: str, query:
         if body is not None:
             kwargs["data"] = body
     resp = client.open(path, method=method, **kwargs)
-    text = resp.get_data(as_text=True) if not rule.rule.startswith("/static") else ""
+    text = _response_text(resp) if not rule.rule.startswith("/static") else ""
     where = f"{actor}: {method} {path}"
     problems = []
     if resp.status_code >= 500:

@@ -1,0 +1,246 @@
+"""The monthly data-collection workbook of one school and month (``build_template``).
+
+Sheets (all headers Chinese, row 1 locked, panes frozen under it):
+
+- 说明: the bureau, school, month and the rubric versions the workbook was made for, and how to fill it.
+- _meta (hidden): machine-readable ``key | value`` rows - template version, school code, period code,
+  the rubric version ids; the upload recognises its own template (and the right school and month) by it.
+- 食堂自查 / 安全检查: one row per (inspection 序号, rubric item). Four blocks are pre-filled with every
+  item that is entered (computed items are not); a block whose cells are all empty is ignored, so a
+  school fills 1..4 inspections, or copies a block with a new 序号 for more. 检查日期 and 检查人 are
+  given on (at least) the first row of a block.
+- 食堂月度数据: the canteen's facts in column B; marked 不适用 without inputs for a school with no canteen.
+- 人员考核: the school's active staff, pre-filled (姓名/岗位), with one column per dimension for the
+  assessment group (required for an evaluated person), and optional 师生满意度 and 自评 columns.
+  A row whose score cells are all empty is not evaluated.
+- 隐患整改 / 事故事件: new hazards and incidents of the month, one per row.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+
+from service.db import db
+from service.excel import common as c
+from service.inspections.models import InspectionKind
+from service.org.models import Bureau, CanteenMode, School
+from service.reports.models import MonthlyReport
+from service.rubrics import operations as rubrics
+from service.rubrics.models import ItemKind, RubricKind, RubricVersion
+from service.staff.models import STAFF_ROLE_LABELS, StaffMember
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FONT = Font(bold=True)
+EDITABLE_ROWS = 300  # rows below the header left unlocked for input on the free-form sheets
+UNLOCKED = Protection(locked=False)
+
+
+def _list_validation(ws: Worksheet, choices: list[str], ref: str) -> None:
+    dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+    dv.error = "请从下拉列表中选择"
+    dv.errorTitle = "输入无效"
+    dv.showErrorMessage = True
+    ws.add_data_validation(dv)
+    dv.add(ref)
+
+
+def _sheet(wb: Workbook, title: str, headers: list[str] | tuple[str, ...], widths: list[int]) -> Worksheet:
+    """A data sheet: locked bold header row, frozen panes, column widths; the rest is for input."""
+    ws = wb.create_sheet(title)
+    ws.append(list(headers))
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[c.col(i)].width = width
+        cell = ws.cell(row=1, column=i)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.freeze_panes = "A2"
+    # Sheet protection locks every cell by default; input cells are unlocked one by one. No password:
+    # it guards against slips, not people. Rows may be inserted (to copy an inspection block).
+    ws.protection.sheet = True
+    ws.protection.insertRows = False
+    ws.protection.deleteRows = False
+    ws.protection.formatColumns = False
+    return ws
+
+
+def _unlock(ws: Worksheet, rows: range, columns: range) -> None:
+    for r in rows:
+        for col in columns:
+            ws.cell(row=r, column=col).protection = UNLOCKED
+
+
+def _versions() -> dict[RubricKind, RubricVersion | None]:
+    return {kind: rubrics.current_version(kind) for kind in RubricKind}
+
+
+def build_template(report: MonthlyReport) -> bytes:
+    """The workbook for ``report``'s school and month, for the rubric versions published now."""
+    school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
+    bureau = db.session.scalars(select(Bureau).order_by(Bureau.id).limit(1)).one_or_none()
+    period = report.period
+    versions = _versions()
+    has_canteen = school.canteen_mode is not CanteenMode.NONE
+
+    wb = Workbook()
+    info = wb.active
+    info.title = c.SHEET_INFO
+    _info_sheet(info, bureau, school, period.code, versions, has_canteen)
+
+    meta = wb.create_sheet(c.SHEET_META)
+    for key, value in (
+        ("template_version", c.TEMPLATE_VERSION),
+        ("school_code", school.code),
+        ("period", period.code),
+        *(
+            (f"rubric_{kind.value}", versions[kind].id if versions[kind] is not None else "")
+            for kind in RubricKind
+        ),
+    ):
+        meta.append([key, value])
+    meta.sheet_state = "hidden"
+    meta.protection.sheet = True
+
+    for kind, title in c.INSPECTION_SHEETS.items():
+        version = versions[kind.rubric_kind]
+        applies = has_canteen or kind is not InspectionKind.CANTEEN
+        _inspection_sheet(wb, title, version if applies else None)
+    _facts_sheet(wb, has_canteen)
+    _staff_sheet(wb, school, versions[RubricKind.STAFF])
+    _hazard_sheet(wb)
+    _incident_sheet(wb)
+
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _info_sheet(
+    ws: Worksheet,
+    bureau: Bureau | None,
+    school: School,
+    period_code: str,
+    versions: dict[RubricKind, RubricVersion | None],
+    has_canteen: bool,
+) -> None:
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 80
+    ws.append([(bureau.name if bureau else "教育局") + " 学校后勤月度数据填报表"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    rows: list[tuple[str, Any]] = [
+        ("学校代码", school.code),
+        ("学校名称", school.name),
+        ("填报月份", period_code),
+    ]
+    for kind in RubricKind:
+        version = versions[kind]
+        name = version.rubric.name if version is not None else kind.value
+        rows.append((f"{name}版本", f"第{version.version}版" if version is not None else "未发布"))
+    rows.append(("食堂", "有" if has_canteen else "无食堂（食堂相关工作表不适用）"))
+    for row in rows:
+        ws.append(list(row))
+    ws.append([])
+    notes = [
+        "填写说明：",
+        "1. 请勿修改表头、工作表名称和隐藏工作表；不要合并单元格，不要输入公式（以“=”开头）。",
+        "2. 食堂自查/安全检查：每个“序号”为一次检查，已预置4次；不需要的检查整块留空即可。"
+        "如需更多次，复制一整块并使用新的序号。每次检查在第一行填写检查日期和检查人，"
+        "结果从下拉列表选择（合格/不合格/不适用），“次数”只用于不合格项（留空按1次计）。",
+        "3. 食堂月度数据：在“数值”列填写整数（餐厨垃圾最多1位小数）。",
+        "4. 人员考核：已列出本校在岗后勤人员；考核小组各维度必须填写，师生满意度和自评可选。"
+        "整行留空表示本月暂不考核。同事互评请在系统中录入。",
+        "5. 隐患整改、事故事件：每行一条本月新发现的隐患或发生的事故。"
+        "事故须在发生后2小时内通过系统上报，本表仅用于补录，补录时间即为上报时间。",
+        "6. 重新上传草稿月报：本表中的自查记录、人员考核和食堂月度数据将替换系统中本月的对应数据；"
+        "已存在的相同隐患和事故不会重复录入。",
+    ]
+    for note in notes:
+        ws.append([note])
+        ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=False)
+    ws.protection.sheet = True
+
+
+def _inspection_sheet(wb: Workbook, title: str, version: RubricVersion | None) -> None:
+    ws = _sheet(wb, title, c.INSPECTION_HEADERS, [6, 13, 12, 10, 60, 10, 8, 30])
+    if version is None:
+        ws.append(["不适用", "", "", "", "本校无食堂，本表不适用。"])
+        return
+    items = [item for item in version.all_items() if not item.computed]
+    row = 2
+    for n in range(1, c.TEMPLATE_BLOCKS + 1):
+        for item in items:
+            mark = {ItemKind.KEY: "※ ", ItemKind.VETO: "【否决】"}.get(item.kind, "")
+            ws.append([n, None, None, item.code, mark + item.text, None, None, None])
+            ws.cell(row=row, column=2).number_format = "yyyy-mm-dd"
+            row += 1
+    last = max(row - 1, 2)
+    _unlock(ws, range(2, last + 1), range(1, 9))
+    _unlock(ws, range(last + 1, last + 1 + EDITABLE_ROWS), range(1, 9))
+    _list_validation(ws, c.RESULT_CHOICES, f"F2:F{last + EDITABLE_ROWS}")
+    occ = DataValidation(type="whole", operator="between", formula1="0", formula2="1000", allow_blank=True)
+    ws.add_data_validation(occ)
+    occ.add(f"G2:G{last + EDITABLE_ROWS}")
+
+
+def _facts_sheet(wb: Workbook, has_canteen: bool) -> None:
+    ws = _sheet(wb, c.SHEET_FACTS, c.FACTS_HEADERS, [20, 14, 30])
+    for _field, label, hint in c.FACT_ROWS:
+        ws.append([label, None if has_canteen else "不适用", hint])
+    if has_canteen:
+        _unlock(ws, range(2, 2 + len(c.FACT_ROWS)), range(2, 3))
+
+
+def _staff_sheet(wb: Workbook, school: School, version: RubricVersion | None) -> None:
+    sections = list(version.sections) if version is not None else []
+    headers = c.staff_headers(sections)
+    ws = _sheet(wb, c.SHEET_STAFF, headers, [12, 14] + [11] * (len(headers) - 2))
+    members = db.session.scalars(
+        select(StaffMember)
+        .where(StaffMember.school_id == school.id, StaffMember.active.is_(True))
+        .order_by(StaffMember.id)
+    ).all()
+    for member in members:
+        ws.append([member.name, STAFF_ROLE_LABELS[member.role][0]])
+    last = 1 + len(members) + EDITABLE_ROWS
+    _unlock(ws, range(2, last + 1), range(1, len(headers) + 1))
+    _list_validation(ws, c.ROLE_CHOICES, f"B2:B{last}")
+    for i, section in enumerate(sections * len(c.STAFF_GROUPS)):
+        column = c.col(3 + i)
+        dv = DataValidation(
+            type="decimal",
+            operator="between",
+            formula1="0",
+            formula2=format(section.max_points.normalize(), "f"),
+            allow_blank=True,
+        )
+        ws.add_data_validation(dv)
+        dv.add(f"{column}2:{column}{last}")
+
+
+def _hazard_sheet(wb: Workbook) -> None:
+    ws = _sheet(wb, c.SHEET_HAZARDS, c.HAZARD_HEADERS, [24, 20, 10, 12, 13, 13, 40])
+    last = 1 + EDITABLE_ROWS
+    _unlock(ws, range(2, last + 1), range(1, len(c.HAZARD_HEADERS) + 1))
+    _list_validation(ws, c.HAZARD_SEVERITY_CHOICES, f"C2:C{last}")
+    for column in ("E", "F"):
+        for r in range(2, last + 1):
+            ws[f"{column}{r}"].number_format = "yyyy-mm-dd"
+
+
+def _incident_sheet(wb: Workbook) -> None:
+    ws = _sheet(wb, c.SHEET_INCIDENTS, c.INCIDENT_HEADERS, [12, 18, 14, 12, 50])
+    last = 1 + EDITABLE_ROWS
+    _unlock(ws, range(2, last + 1), range(1, len(c.INCIDENT_HEADERS) + 1))
+    _list_validation(ws, c.INCIDENT_TYPE_CHOICES, f"A2:A{last}")
+    _list_validation(ws, c.INCIDENT_SEVERITY_CHOICES, f"C2:C{last}")
+    _list_validation(ws, [c.YES, c.NO], f"D2:D{last}")
+    for r in range(2, last + 1):
+        ws[f"B{r}"].number_format = "yyyy-mm-dd hh:mm"

@@ -1,0 +1,752 @@
+"""Reading a filled-in monthly workbook back (``import_workbook``): all or nothing.
+
+Order of the checks, each stopping at the first failing level:
+
+1. the file: not empty, not over ``EXCEL_MAX_BYTES`` (default 5 MB), named ``.xlsx`` (a macro-enabled
+   ``.xlsm``/``.xltm`` is refused by its name AND by its content: a ``vbaProject`` part or a
+   macro-enabled content type), a real zip that openpyxl can open, not a zip bomb;
+2. the template: the hidden ``_meta`` sheet names our template version, this report's school and
+   month, and the rubric versions still published; every data sheet is present with its header row;
+3. every cell: no formulas (a value starting with ``=`` is refused, never evaluated), no merged cells
+   on a data sheet, numbers in number cells, dates in the month, values from the lists, staff names
+   from the school's roster. All problems are collected, with sheet, row and column.
+
+Only when nothing is wrong are rows written, through the areas' own operations (which validate and
+score again) inside a savepoint; any refusal there rolls the savepoint back, so nothing is half-saved.
+
+Re-uploading (the report is still a draft): the workbook replaces, for its month,
+- every self-inspection of a kind whose sheet has at least one filled inspection (an empty sheet
+  leaves that kind alone),
+- the evaluation of every staff member with a filled row (ratings replaced; other people untouched),
+- the canteen facts when filled;
+hazards and incidents are only added: a row equal to an existing one of the school (hazard: same
+名称, 位置 and 发现日期; incident: same 类型 and 发生时间) is skipped, so uploading twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from io import BytesIO
+from typing import Any
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from service.core.errors import DomainError
+from service.core.timeutil import SHANGHAI, now_shanghai, today_shanghai
+from service.db import db
+from service.evaluations import operations as evaluations
+from service.evaluations.models import Evaluation, RaterGroup
+from service.excel import common as c
+from service.hazards import operations as hazards
+from service.hazards.models import Hazard
+from service.incidents import operations as incidents
+from service.incidents.models import Incident
+from service.inspections import operations as inspections
+from service.inspections.models import Inspection, InspectionKind, InspectionMode, ItemOutcome
+from service.inspections.schemas import MAX_OCCURRENCES
+from service.org.models import CanteenMode, School
+from service.reports.models import MonthlyReport
+from service.reports.operations import ensure_editable
+from service.rubrics import operations as rubrics
+from service.rubrics.models import RubricKind, RubricVersion
+from service.staff.models import StaffMember
+
+MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam")
+MAX_UNCOMPRESSED = 100 * 1024 * 1024  # a 5 MB zip that inflates past this is refused (zip bomb)
+MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+@dataclass
+class CellError:
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    """``file_errors`` (the file as a whole) or ``cell_errors``; ``saved`` counts what was written."""
+
+    file_errors: list[str] = field(default_factory=list)
+    cell_errors: list[CellError] = field(default_factory=list)
+    saved: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and not self.cell_errors
+
+    def errors(self) -> dict[str, Any]:
+        return {"file": self.file_errors, "cells": [e.as_dict() for e in self.cell_errors]}
+
+
+class _FileRefused(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def max_bytes() -> int:
+    if has_app_context():
+        return int(current_app.config.get("EXCEL_MAX_BYTES", c.DEFAULT_MAX_BYTES))
+    return c.DEFAULT_MAX_BYTES
+
+
+# --- entry point ---------------------------------------------------------------------------------------
+
+
+def import_workbook(report: MonthlyReport, data: bytes, *, filename: str) -> ImportResult:
+    """Validate the whole workbook, then save all of it (in the caller's transaction) or nothing.
+
+    Raises :class:`Conflict` (409) when the report cannot be changed; everything else wrong with the
+    file is answered in the result.
+    """
+    today = today_shanghai()
+    ensure_editable(report, today=today)
+    result = ImportResult()
+    try:
+        book, merges = _open(data, filename)
+        school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
+        versions = _check_meta(book, report, school)
+        sheets = _check_sheets(book, versions)
+    except _FileRefused as refused:
+        result.file_errors.append(refused.message)
+        return result
+
+    reader = _Reader(report, school, versions, today, merges)
+    plan = reader.read(sheets)
+    book.close()
+    if reader.errors:
+        result.cell_errors = reader.errors
+        return result
+    _save(report, school, plan, result, today)
+    return result
+
+
+# --- level 1: the file ---------------------------------------------------------------------------------
+
+
+def _open(data: bytes, filename: str) -> tuple[Any, dict[str, list[tuple[str, int]]]]:
+    if not data:
+        raise _FileRefused(_("The file is empty."))
+    limit = max_bytes()
+    if len(data) > limit:
+        raise _FileRefused(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+    name = (filename or "").lower().strip()
+    if name.endswith(MACRO_EXTENSIONS):
+        raise _FileRefused(_("Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx."))
+    if not name.endswith(".xlsx"):
+        raise _FileRefused(_("Only Excel .xlsx files made from the downloaded template are accepted."))
+    if not zipfile.is_zipfile(BytesIO(data)):
+        raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged)."))
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+                raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged)."))
+            names = {i.filename for i in infos}
+            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
+                raise _FileRefused(
+                    _("Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx.")
+                )
+            sheet_xml = {n: archive.read(n) for n in names if n.startswith("xl/worksheets/")}
+        book = load_workbook(BytesIO(data), read_only=True, data_only=False)
+    except _FileRefused:
+        raise
+    except Exception:  # openpyxl raises many kinds of errors for damaged files
+        raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged).")) from None
+    merges: dict[str, list[tuple[str, int]]] = {}
+    for ws in book.worksheets:
+        path = str(getattr(ws, "_worksheet_path", "")).lstrip("/")
+        found = MERGE_RE.findall(sheet_xml.get(path, b""))
+        merges[ws.title] = [(m[0].decode(), int(m[1])) for m in found]
+    return book, merges
+
+
+# --- level 2: the template ------------------------------------------------------------------------------
+
+
+def _check_meta(book: Any, report: MonthlyReport, school: School) -> dict[RubricKind, RubricVersion | None]:
+    wrong = _("This is not the monthly template of this system; download the template and fill that in.")
+    if c.SHEET_META not in book.sheetnames:
+        raise _FileRefused(wrong)
+    meta: dict[str, str] = {}
+    for row in book[c.SHEET_META].iter_rows(values_only=True):
+        if row and row[0] is not None:
+            meta[str(row[0])] = "" if len(row) < 2 or row[1] is None else str(row[1])
+    if meta.get("template_version") != c.TEMPLATE_VERSION:
+        raise _FileRefused(wrong)
+    if meta.get("school_code") != school.code:
+        raise _FileRefused(
+            _(
+                "This workbook is for school %(other)s, not for %(school)s.",
+                other=meta.get("school_code", "?"),
+                school=school.code,
+            )
+        )
+    if meta.get("period") != report.period.code:
+        raise _FileRefused(
+            _(
+                "This workbook is for the month %(other)s, not for %(month)s.",
+                other=meta.get("period", "?"),
+                month=report.period.code,
+            )
+        )
+    versions: dict[RubricKind, RubricVersion | None] = {}
+    for kind in RubricKind:
+        current = rubrics.current_version(kind)
+        if meta.get(f"rubric_{kind.value}", "") != (str(current.id) if current is not None else ""):
+            raise _FileRefused(
+                _("The bureau has published a new rubric since this template was made; download it again.")
+            )
+        versions[kind] = current
+    return versions
+
+
+def _check_sheets(book: Any, versions: dict[RubricKind, RubricVersion | None]) -> dict[str, Any]:
+    staff_version = versions[RubricKind.STAFF]
+    expected = {
+        c.SHEET_CANTEEN: list(c.INSPECTION_HEADERS),
+        c.SHEET_SAFETY: list(c.INSPECTION_HEADERS),
+        c.SHEET_FACTS: list(c.FACTS_HEADERS),
+        c.SHEET_STAFF: c.staff_headers(list(staff_version.sections) if staff_version else []),
+        c.SHEET_HAZARDS: list(c.HAZARD_HEADERS),
+        c.SHEET_INCIDENTS: list(c.INCIDENT_HEADERS),
+    }
+    sheets: dict[str, Any] = {}
+    for title, headers in expected.items():
+        if title not in book.sheetnames:
+            raise _FileRefused(_("The sheet %(sheet)s is missing.", sheet=title))
+        ws = book[title]
+        first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        found = [("" if v is None else str(v)).strip() for v in first][: len(headers)]
+        if found != headers:
+            raise _FileRefused(_("The header row of sheet %(sheet)s was changed.", sheet=title))
+        sheets[title] = ws
+    return sheets
+
+
+# --- level 3: every cell ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    number: int
+    row: int  # first row, for messages
+    inspected_on: date | None = None
+    inspector_name: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    filled: bool = False
+
+
+@dataclass
+class _Plan:
+    inspections: dict[InspectionKind, list[_Block]] = field(default_factory=dict)
+    facts: dict[str, Any] | None = None
+    facts_row: int = 2
+    evaluations: list[tuple[int, StaffMember, list[dict[str, Any]]]] = field(default_factory=list)
+    hazards: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    incidents: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class _Reader:
+    def __init__(
+        self,
+        report: MonthlyReport,
+        school: School,
+        versions: dict[RubricKind, RubricVersion | None],
+        today: date,
+        merges: dict[str, list[tuple[str, int]]],
+    ) -> None:
+        self.report = report
+        self.school = school
+        self.versions = versions
+        self.today = today
+        self.merges = merges
+        period = report.period
+        self.first_day = period.first_day
+        self.last_day = date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
+        self.errors: list[CellError] = []
+        self.sheet = ""
+
+    def error(self, row: int, column: int | str, message: str) -> None:
+        letter = column if isinstance(column, str) else c.col(column)
+        self.errors.append(CellError(self.sheet, row, letter, message))
+
+    def rows(self, ws: Any, width: int) -> Iterator[tuple[int, list[Any]]]:
+        """Data rows (2..) padded to ``width``; formulas anywhere in the row are refused here."""
+        for r, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+            values = list(row) + [None] * max(0, width - len(row))
+            for i, value in enumerate(values, start=1):
+                formula = isinstance(value, str) and value.startswith("=")
+                # Anything but a plain value (an array formula, a rich-text object) is refused too.
+                unusual = value is not None and not isinstance(
+                    value, str | int | float | datetime | date | time
+                )
+                if formula or unusual:
+                    self.error(r, i, _("Formulas are not accepted; enter the value itself."))
+                    values[i - 1] = None
+            if any(not _blank(v) for v in values):
+                yield r, values[:width] if len(values) > width else values
+
+    def read(self, sheets: dict[str, Any]) -> _Plan:
+        plan = _Plan()
+        for title in c.DATA_SHEETS:
+            self.sheet = title
+            for column, row in self.merges.get(title, []):
+                self.error(row, column, _("Merged cells are not accepted; unmerge them."))
+        for kind, title in c.INSPECTION_SHEETS.items():
+            self.sheet = title
+            plan.inspections[kind] = self.read_inspections(sheets[title], kind)
+        self.sheet = c.SHEET_FACTS
+        plan.facts = self.read_facts(sheets[c.SHEET_FACTS])
+        self.sheet = c.SHEET_STAFF
+        plan.evaluations = self.read_staff(sheets[c.SHEET_STAFF])
+        self.sheet = c.SHEET_HAZARDS
+        plan.hazards = self.read_hazards(sheets[c.SHEET_HAZARDS])
+        self.sheet = c.SHEET_INCIDENTS
+        plan.incidents = self.read_incidents(sheets[c.SHEET_INCIDENTS])
+        return plan
+
+    # value helpers -------------------------------------------------------------------------------
+
+    def number(self, row: int, column: int, value: Any, *, places: int = 0, maximum: Any = None) -> Any:
+        if isinstance(value, bool | str | datetime | date | time):
+            self.error(row, column, _("Enter a number, not text."))
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.error(row, column, _("Enter a number, not text."))
+            return None
+        if amount < 0 or (maximum is not None and amount > Decimal(str(maximum))):
+            if maximum is None:
+                self.error(row, column, _("The number cannot be negative."))
+            else:
+                self.error(row, column, _("Enter a number between 0 and %(max)s.", max=maximum))
+            return None
+        if amount != amount.quantize(Decimal(1).scaleb(-places)):
+            if places == 0:
+                self.error(row, column, _("Enter a whole number."))
+            else:
+                self.error(row, column, _("Enter at most %(n)s decimals.", n=places))
+            return None
+        return int(amount) if places == 0 else amount.quantize(Decimal(1).scaleb(-places))
+
+    def day(self, row: int, column: int, value: Any, *, in_month: bool = True) -> date | None:
+        if isinstance(value, datetime):
+            value = value.date()
+        elif isinstance(value, str):
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                value = None
+        if not isinstance(value, date):
+            self.error(row, column, _("Enter a date (for example 2026-11-03)."))
+            return None
+        if in_month and not (self.first_day <= value <= self.last_day):
+            self.error(
+                row, column, _("The date must fall in the month %(month)s.", month=self.report.period.code)
+            )
+            return None
+        if in_month and value > self.today:
+            self.error(row, column, _("The date cannot be in the future."))
+            return None
+        return value
+
+    def choice(self, row: int, column: int, value: Any, choices: dict[str, Any], shown: list[str]) -> Any:
+        key = str(value).strip()
+        found = choices.get(key, choices.get(key.lower()))
+        if found is None:
+            self.error(row, column, _("Choose one of: %(choices)s.", choices="/".join(shown)))
+        return found
+
+    def text(self, row: int, column: int, value: Any, *, limit: int, required: bool = False) -> str:
+        if _blank(value):
+            if required:
+                self.error(row, column, _("This cell is required."))
+            return ""
+        if isinstance(value, datetime | date | time):
+            self.error(row, column, _("Enter text here, not a date."))
+            return ""
+        text = str(value).strip()
+        if len(text) > limit:
+            self.error(row, column, _("At most %(n)s characters.", n=limit))
+            return ""
+        return text
+
+    # sheets ----------------------------------------------------------------------------------------
+
+    def read_inspections(self, ws: Any, kind: InspectionKind) -> list[_Block]:
+        version = self.versions[kind.rubric_kind]
+        applies = kind is not InspectionKind.CANTEEN or self.school.canteen_mode is not CanteenMode.NONE
+        items = {i.code: i for i in version.all_items() if not i.computed} if version else {}
+        blocks: dict[int, _Block] = {}
+        for r, v in self.rows(ws, 8):
+            number, day, who, code, _text, result, occ, note = v[:8]
+            if not applies:
+                if any(not _blank(x) for x in (day, who, result, occ, note)):
+                    self.error(r, 1, _("This school has no canteen; leave this sheet empty."))
+                continue
+            if _blank(number):
+                if any(not _blank(x) for x in (day, who, result, occ, note)):
+                    self.error(r, 1, _("This cell is required."))
+                continue
+            n = self.number(r, 1, number, maximum=1000)
+            if n is None:
+                continue
+            block = blocks.setdefault(n, _Block(n, r))
+            if any(not _blank(x) for x in (day, who, result, occ, note)):
+                block.filled = True
+            block.items.append({"row": r, "day": day, "who": who, "code": code, "result": result,
+                                "occ": occ, "note": note})  # fmt: skip
+        out = []
+        for block in blocks.values():
+            if block.filled:
+                self.check_block(block, items)
+                out.append(block)
+        return out
+
+    def check_block(self, block: _Block, items: dict[str, Any]) -> None:
+        rows = block.items
+        block.items = []
+        days = {(x["row"], x["day"]) for x in rows if not _blank(x["day"])}
+        for r, value in sorted(days, key=lambda t: t[0]):
+            day = self.day(r, 2, value)
+            if day is not None and block.inspected_on is not None and day != block.inspected_on:
+                self.error(r, 2, _("One inspection has one date; use a new 序号 for another inspection."))
+            block.inspected_on = block.inspected_on or day
+        if not days:
+            self.error(block.row, 2, _("This cell is required."))
+        names = [(x["row"], x["who"]) for x in rows if not _blank(x["who"])]
+        for r, value in names:
+            name = self.text(r, 3, value, limit=64)
+            if name and block.inspector_name and name != block.inspector_name:
+                self.error(
+                    r, 3, _("One inspection has one inspector; use a new 序号 for another inspection.")
+                )
+            block.inspector_name = block.inspector_name or name
+        if not names:
+            self.error(block.row, 3, _("This cell is required."))
+        seen: set[str] = set()
+        for x in rows:
+            r = x["row"]
+            code = "" if _blank(x["code"]) else str(x["code"]).strip()
+            item = items.get(code)
+            if item is None:
+                self.error(r, 4, _("Unknown item code %(code)s.", code=code or "-"))
+                continue
+            if code in seen:
+                self.error(r, 4, _("Item %(code)s is listed twice in this inspection.", code=code))
+                continue
+            seen.add(code)
+            if _blank(x["result"]):
+                self.error(r, 6, _("This cell is required."))
+                continue
+            result = self.choice(r, 6, x["result"], c.RESULTS, c.RESULT_CHOICES)
+            if result is None:
+                continue
+            if result is ItemOutcome.NA and not item.na_allowed:
+                self.error(r, 6, _("This item cannot be marked not applicable."))
+            occurrences = 0
+            if not _blank(x["occ"]):
+                occurrences = self.number(r, 7, x["occ"], maximum=MAX_OCCURRENCES) or 0
+                if occurrences and result is not ItemOutcome.FAIL:
+                    self.error(r, 7, _("Only a failed item has occurrences."))
+            note = self.text(r, 8, x["note"], limit=500)
+            block.items.append(
+                {"item_id": item.id, "result": result, "occurrences": occurrences, "note": note}
+            )
+        missing = [code for code in items if code not in seen]
+        if missing:
+            self.error(block.row, 4, _("Results are missing for items: %(codes)s.", codes=", ".join(missing)))
+
+    def read_facts(self, ws: Any) -> dict[str, Any] | None:
+        has_canteen = self.school.canteen_mode is not CanteenMode.NONE
+        values: dict[str, Any] = {}
+        filled: list[int] = []
+        rows = {r: v for r, v in self.rows(ws, 3)}
+        for offset, (field_name, _label, _hint) in enumerate(c.FACT_ROWS):
+            r = 2 + offset
+            value = rows.get(r, [None, None, None])[1]
+            if not has_canteen:
+                if not _blank(value) and str(value).strip() != "不适用":
+                    self.error(r, 2, _("This school has no canteen; leave this sheet empty."))
+                continue
+            if _blank(value):
+                continue
+            filled.append(r)
+            if field_name == "food_waste_kg":
+                values[field_name] = self.number(r, 2, value, places=1, maximum=Decimal("9999999.9"))
+            else:
+                values[field_name] = self.number(r, 2, value, maximum=1_000_000)
+        if not filled:
+            return None
+        for offset, (field_name, _label, _hint) in enumerate(c.FACT_ROWS):
+            if field_name not in values:
+                self.error(2 + offset, 2, _("This cell is required."))
+        if any(v is None for v in values.values()) or len(values) != len(c.FACT_ROWS):
+            return None
+        return values
+
+    def read_staff(self, ws: Any) -> list[tuple[int, StaffMember, list[dict[str, Any]]]]:
+        version = self.versions[RubricKind.STAFF]
+        sections = list(version.sections) if version else []
+        width = 2 + len(sections) * len(c.STAFF_GROUPS)
+        roster = db.session.scalars(
+            select(StaffMember).where(StaffMember.school_id == self.school.id, StaffMember.active.is_(True))
+        ).all()
+        by_name: dict[str, list[StaffMember]] = {}
+        for member in roster:
+            by_name.setdefault(member.name.strip(), []).append(member)
+        out = []
+        seen: set[int] = set()
+        for r, v in self.rows(ws, width):
+            scores_cells = v[2:width]
+            if all(_blank(x) for x in scores_cells):
+                continue  # listed but not evaluated this month
+            name = self.text(r, 1, v[0], limit=40, required=True)
+            role = None
+            if not _blank(v[1]):
+                role = self.choice(r, 2, v[1], c.ROLES, c.ROLE_CHOICES)
+            matches = by_name.get(name, [])
+            if role is not None and len(matches) > 1:
+                matches = [m for m in matches if m.role == role]
+            member = None
+            if name and not matches:
+                self.error(
+                    r,
+                    1,
+                    _("%(name)s is not an active staff member of this school (see the roster).", name=name),
+                )
+            elif len(matches) > 1:
+                self.error(r, 2, _("Several staff members are called %(name)s; choose the 岗位.", name=name))
+            elif matches:
+                member = matches[0]
+                if member.id in seen:
+                    self.error(r, 1, _("%(name)s is listed twice.", name=name))
+                    member = None
+                elif member.hire_date > self.last_day:
+                    self.error(r, 1, _("This staff member was hired after the month."))
+                    member = None
+                else:
+                    seen.add(member.id)
+            ratings = []
+            for g, (group, group_label) in enumerate(c.STAFF_GROUPS):
+                cells = v[2 + g * len(sections) : 2 + (g + 1) * len(sections)]
+                if all(_blank(x) for x in cells) and group != RaterGroup.ASSESSMENT:
+                    continue
+                scores = {}
+                for s, (section, value) in enumerate(zip(sections, cells, strict=True)):
+                    column = 3 + g * len(sections) + s
+                    if _blank(value):
+                        if group == RaterGroup.ASSESSMENT:
+                            self.error(r, column, _("This cell is required."))
+                        continue
+                    amount = self.number(
+                        r, column, value, places=2, maximum=format(section.max_points.normalize(), "f")
+                    )
+                    if amount is not None:
+                        scores[section.code] = amount
+                rating: dict[str, Any] = {"rater_group": RaterGroup(group), "scores": scores}
+                rating["rater_name"] = group_label if group != RaterGroup.SELF else ""
+                ratings.append(rating)
+            if member is not None:
+                out.append((r, member, ratings))
+        return out
+
+    def read_hazards(self, ws: Any) -> list[tuple[int, dict[str, Any]]]:
+        out = []
+        for r, v in self.rows(ws, 7):
+            title = self.text(r, 1, v[0], limit=200, required=True)
+            location = self.text(r, 2, v[1], limit=200, required=True)
+            severity = None
+            if _blank(v[2]):
+                self.error(r, 3, _("This cell is required."))
+            else:
+                severity = self.choice(r, 3, v[2], c.HAZARD_SEVERITIES, c.HAZARD_SEVERITY_CHOICES)
+            person = self.text(r, 4, v[3], limit=40, required=True)
+            found_on = (
+                self.day(r, 5, v[4]) if not _blank(v[4]) else self.error(r, 5, _("This cell is required."))
+            )
+            deadline = (
+                self.day(r, 6, v[5], in_month=False)
+                if not _blank(v[5])
+                else self.error(r, 6, _("This cell is required."))
+            )
+            if found_on and deadline and deadline < found_on:
+                self.error(r, 6, _("The deadline cannot be before the day the hazard was found."))
+            description = self.text(r, 7, v[6], limit=4000)
+            out.append(
+                (r, {"title": title, "location": location, "severity": severity, "responsible_person": person,
+                     "found_on": found_on, "deadline": deadline, "description": description})
+            )  # fmt: skip
+        return out
+
+    def read_incidents(self, ws: Any) -> list[tuple[int, dict[str, Any]]]:
+        out = []
+        now = now_shanghai()
+        for r, v in self.rows(ws, 5):
+            kind = severity = None
+            if _blank(v[0]):
+                self.error(r, 1, _("This cell is required."))
+            else:
+                kind = self.choice(r, 1, v[0], c.INCIDENT_TYPES, c.INCIDENT_TYPE_CHOICES)
+            occurred_at = None
+            value = v[1]
+            if isinstance(value, str):
+                try:
+                    value = datetime.fromisoformat(value.strip())
+                except ValueError:
+                    value = None
+            if isinstance(value, date) and not isinstance(value, datetime):
+                value = datetime.combine(value, time())
+            if not isinstance(value, datetime):
+                self.error(r, 2, _("Enter a date and time (for example 2026-11-03 09:30)."))
+            else:
+                occurred_at = value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+                if not (self.first_day <= occurred_at.astimezone(SHANGHAI).date() <= self.last_day):
+                    self.error(
+                        r, 2, _("The date must fall in the month %(month)s.", month=self.report.period.code)
+                    )
+                    occurred_at = None
+                elif occurred_at > now:
+                    self.error(r, 2, _("The time cannot be in the future."))
+                    occurred_at = None
+            if _blank(v[2]):
+                self.error(r, 3, _("This cell is required."))
+            else:
+                severity = self.choice(r, 3, v[2], c.INCIDENT_SEVERITIES, c.INCIDENT_SEVERITY_CHOICES)
+            at_fault = False
+            if not _blank(v[3]):
+                answer = self.choice(r, 4, v[3], {c.YES: True, c.NO: False, "yes": True, "no": False},
+                                     [c.YES, c.NO])  # fmt: skip
+                at_fault = bool(answer)
+            description = self.text(r, 5, v[4], limit=4000)
+            out.append(
+                (r, {"type": kind, "occurred_at": occurred_at, "severity": severity,
+                     "school_at_fault": at_fault, "description": description})
+            )  # fmt: skip
+        return out
+
+
+# --- writing -----------------------------------------------------------------------------------------------
+
+
+def _save(report: MonthlyReport, school: School, plan: _Plan, result: ImportResult, today: date) -> None:
+    """Write the plan through the areas' operations inside a savepoint; refusals undo all of it."""
+    savepoint = db.session.begin_nested()
+    sheet, row = "", 2
+    try:
+        for kind, blocks in plan.inspections.items():
+            sheet = c.INSPECTION_SHEETS[kind]
+            if not blocks:
+                continue
+            old = db.session.scalars(
+                select(Inspection).where(
+                    Inspection.school_id == school.id,
+                    Inspection.report_id == report.id,
+                    Inspection.mode == InspectionMode.SELF,
+                    Inspection.kind == kind,
+                )
+            ).all()
+            for inspection in old:
+                inspections.delete_inspection(inspection, today=today)
+            result.saved[f"{kind.value}_replaced"] = len(old)
+            for block in blocks:
+                row = block.row
+                inspections.create_inspection(
+                    report.period,
+                    school,
+                    {
+                        "kind": kind,
+                        "mode": InspectionMode.SELF,
+                        "inspected_on": block.inspected_on,
+                        "inspector_name": block.inspector_name,
+                        "items": block.items,
+                    },
+                    user=None,
+                    today=today,
+                )
+            result.saved[f"{kind.value}_inspections"] = len(blocks)
+        sheet, row = c.SHEET_FACTS, 2
+        if plan.facts is not None:
+            inspections.put_facts(report, plan.facts, today=today)
+        result.saved["canteen_facts"] = int(plan.facts is not None)
+        sheet = c.SHEET_STAFF
+        for at, member, ratings in plan.evaluations:
+            row = at
+            existing = db.session.scalars(
+                select(Evaluation).where(
+                    Evaluation.school_id == school.id,
+                    Evaluation.staff_id == member.id,
+                    Evaluation.period_id == report.period_id,
+                )
+            ).one_or_none()
+            if existing is None:
+                evaluations.create_evaluation(member, report.period, ratings, today=today)
+            else:
+                evaluations.replace_ratings(existing, ratings, today=today)
+        result.saved["evaluations"] = len(plan.evaluations)
+        sheet = c.SHEET_HAZARDS
+        added = 0
+        for at, data in plan.hazards:
+            row = at
+            duplicate = db.session.scalar(
+                select(Hazard.id).where(
+                    Hazard.school_id == school.id,
+                    Hazard.title == data["title"],
+                    Hazard.location == data["location"],
+                    Hazard.found_on == data["found_on"],
+                )
+            )
+            if duplicate is None:
+                hazards.create_hazard({**data, "school_id": school.id}, today=today, by_bureau=False)
+                added += 1
+        result.saved["hazards"] = added
+        result.saved["hazards_skipped"] = len(plan.hazards) - added
+        sheet = c.SHEET_INCIDENTS
+        added = 0
+        now = now_shanghai()
+        for at, data in plan.incidents:
+            row = at
+            duplicate = db.session.scalar(
+                select(Incident.id).where(
+                    Incident.school_id == school.id,
+                    Incident.type == data["type"],
+                    Incident.occurred_at == data["occurred_at"],
+                )
+            )
+            if duplicate is None:
+                incidents.create_incident(
+                    {**data, "school_id": school.id}, now=now, today=today, by_bureau=False
+                )
+                added += 1
+        result.saved["incidents"] = added
+        result.saved["incidents_skipped"] = len(plan.incidents) - added
+    except DomainError as refusal:
+        savepoint.rollback()
+        if refusal.status == 409:
+            raise
+        result.saved = {}
+        for messages in refusal.errors.values():
+            for message in messages:
+                result.cell_errors.append(CellError(sheet, row, "A", str(message)))
+        return
+    savepoint.commit()
