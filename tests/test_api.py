@@ -449,3 +449,14 @@ def test_swagger_bundle_is_served(client):
     assert resp.status_code == 200
     assert len(resp.data) > 10000
     resp.close()
+
+
+def test_api_answers_in_english_when_asked(client, district):
+    """API clients choose with Accept-Language; without it (and on web pages) the answer is Chinese."""
+    h = district.headers("admin")
+    zh = client.get("/api/v1/schools/9999", headers=h).get_json()
+    en = client.get("/api/v1/schools/9999", headers={**h, "Accept-Language": "en-US,en;q=0.9"}).get_json()
+    assert en["message"] == "Not found." and en["errors"]["_request"] == ["Not found."]
+    assert zh["message"] != en["message"] and any("\u4e00" <= ch <= "\u9fff" for ch in zh["message"])
+    page = client.get("/login", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert "登录" in page
