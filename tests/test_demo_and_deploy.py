@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from typing import Any
 
 import yaml
 
+from service.core.timeutil import today_shanghai
 from tests.conftest import ROOT
 
 
@@ -50,6 +52,77 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any) -> None:
     warnings = client.get("/api/v1/schools/1/certificate-warnings").get_json()
     assert warnings and all(w["kind"] in {"missing", "expired", "expiring"} for w in warnings)
 
+    # ... and the year of monthly data (service/demo/year.py), summarised on the command line
+    assert "Demo year: 11个月 months" in out and "S014 钢城路小学" in out and "S024 长岭镇初级中学" in out
+    visible_schools("admin")
+    _check_demo_year(client)
+
+
+def _all(client: Any, url: str) -> list[dict[str, Any]]:
+    """Every row of a paginated list endpoint."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        sep = "&" if "?" in url else "?"
+        resp = client.get(f"{url}{sep}per_page=500&page={page}")
+        assert resp.status_code == 200, (url, resp.get_json())
+        rows += resp.get_json()
+        if len(rows) >= int(resp.headers["X-Total-Count"]):
+            return rows
+        page += 1
+
+
+def _check_demo_year(client: Any) -> None:
+    """The stories of the demo year, as the bureau admin sees them through the API."""
+    today = today_shanghai()
+    periods = client.get("/api/v1/periods").get_json()  # newest first
+    assert len(periods) == 11 and all(p["month"] != 8 for p in periods)
+    schools = {s["code"]: s["id"] for s in _all(client, "/api/v1/schools")}
+
+    # completeness: the last (locked) month mostly on time; late and missing months across the year
+    statuses: dict[str, list[tuple[str, str]]] = {}
+    for period in periods:
+        for row in client.get(f"/api/v1/completeness?period_id={period['id']}").get_json():
+            statuses.setdefault(row["status"], []).append((row["code"], period["code"]))
+    last = next(p for p in periods if date.fromisoformat(p["locks_on"]) <= today)
+    last_rows = client.get(f"/api/v1/completeness?period_id={last['id']}").get_json()
+    on_time = [r for r in last_rows if r["status"] == "on_time"]
+    assert len(on_time) >= 25, [r["status"] for r in last_rows]
+    assert len(statuses["late"]) >= 3 and {code for code, _ in statuses["late"]} >= {"S004", "S011", "S021"}
+    assert {code for code, _ in statuses["missing"]} == {"S010", "S029"}
+    assert len(statuses["on_time"]) > 10 * len(statuses["late"])
+
+    # the food incident's veto
+    vetoes = _all(client, "/api/v1/vetoes")
+    incident_vetoes = [v for v in vetoes if v["source"] == "incident" and v["school_id"] == schools["S024"]]
+    assert incident_vetoes and any("food_poisoning" in v["rule"] for v in incident_vetoes)
+    incidents = _all(client, "/api/v1/incidents")
+    assert [(i["school_id"], i["type"], i["school_at_fault"]) for i in incidents] == [
+        (schools["S024"], "food_poisoning", True)
+    ]
+
+    # hazards: some overdue today, some closed
+    overdue = _all(client, "/api/v1/hazards?overdue=true")
+    assert len(overdue) >= 3
+    assert any(h["school_id"] == schools["S014"] for h in overdue)
+    assert any(h["state"] == "closed" for h in _all(client, "/api/v1/hazards"))
+
+    # the credibility school: self-inspections far above the inspector's
+    def mean_score(mode: str) -> float:
+        rows = _all(client, f"/api/v1/inspections?school_id={schools['S014']}&mode={mode}&kind=canteen")
+        assert rows
+        return sum(float(r["score"]) for r in rows) / len(rows)
+
+    assert mean_score("self") >= 95 and mean_score("spot") <= 75
+
+    # every accepted report has an evaluation for everybody on the roster of its month
+    accepted = _all(client, "/api/v1/reports?state=accepted")
+    assert len(accepted) >= 300
+    for report in accepted:
+        assert client.get(f"/api/v1/reports/{report['id']}/missing-evaluations").get_json() == []
+    evaluations = client.get(f"/api/v1/evaluations?period_id={last['id']}&per_page=1")
+    assert int(evaluations.headers["X-Total-Count"]) > 300
+
 
 def test_compose_has_the_services_operators_expect() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -62,3 +135,26 @@ def test_compose_has_the_services_operators_expect() -> None:
     env = services["web"]["environment"]
     for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
         assert key in env
+
+
+def test_demo_year_covers_the_eleven_reporting_months_before_this_one() -> None:
+    from service.demo.year import reporting_months
+
+    assert reporting_months(date(2026, 11, 21)) == [
+        (2025, 11),
+        (2025, 12),
+        (2026, 1),
+        (2026, 2),
+        (2026, 3),
+        (2026, 4),
+        (2026, 5),
+        (2026, 6),
+        (2026, 7),
+        (2026, 9),
+        (2026, 10),
+    ]
+    # built in September, the year ends with July (August is not a reporting month)
+    september = reporting_months(date(2026, 9, 1))
+    assert (september[0], september[-1], len(september)) == ((2025, 9), (2026, 7), 11)
+    january = reporting_months(date(2027, 1, 31))
+    assert (january[0], january[-1], len(january)) == ((2026, 1), (2026, 12), 11)

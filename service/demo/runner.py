@@ -29,6 +29,7 @@ def build_demo(path: Path) -> tuple[Flask, str]:
     """Recreate the demo database at ``path``; return the app and the printable demo logins."""
     from service import create_app, migrate
     from service.demo.seed import format_logins, seed_demo_district
+    from service.demo.year import format_year_summary, seed_demo_year
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -36,8 +37,11 @@ def build_demo(path: Path) -> tuple[Flask, str]:
     migrate.upgrade(f"sqlite:///{path}")
     app = create_app(embedded_config(path))
     with app.app_context(), use_scope(TenantScope.bureau()):
-        logins = seed_demo_district(db.session(), today=today_shanghai())
+        today = today_shanghai()
+        logins = seed_demo_district(db.session(), today=today)
+        # Then a year of monthly data, entered through the same operations the API calls.
+        year = seed_demo_year(db.session(), today=today)
         # The example job runs through Celery (eagerly here) once the seed is committed.
         enqueue_task(RECOMPUTE_TASK, scope=TenantScope.bureau())
         db.session.commit()
-    return app, format_logins(logins)
+    return app, format_logins(logins) + "\n\n" + format_year_summary(year)

@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 
 from service.accounts.models import User
 from service.core.errors import Conflict, DomainError, NotFound
 from service.core.types import utcnow
-from service.db import db
+from service.db import HouqinSession, db
 from service.rubrics.guard import FrozenVersion
 from service.rubrics.models import (
     Rubric,
@@ -78,14 +78,30 @@ def get_version(version_id: int) -> RubricVersion:
 
 
 def current_version(kind: RubricKind) -> RubricVersion | None:
-    """The published version of the rubric of ``kind`` - the one new scores are computed with."""
-    stmt = (
-        select(RubricVersion)
-        .join(Rubric)
-        .where(Rubric.kind == kind, RubricVersion.status == VersionStatus.PUBLISHED)
-        .options(selectinload(RubricVersion.sections).selectinload(RubricSection.items))
-    )
-    return db.session.scalars(stmt).one_or_none()
+    """The published version of the rubric of ``kind`` - the one new scores are computed with.
+
+    Remembered for the rest of the transaction (imports and the demo score thousands of rows with
+    it); :func:`publish` and the end of the transaction forget it.
+    """
+    cache = db.session.info.setdefault(_PUBLISHED_CACHE, {})
+    if kind not in cache:
+        stmt = (
+            select(RubricVersion)
+            .join(Rubric)
+            .where(Rubric.kind == kind, RubricVersion.status == VersionStatus.PUBLISHED)
+            .options(selectinload(RubricVersion.sections).selectinload(RubricSection.items))
+        )
+        cache[kind] = db.session.scalars(stmt).one_or_none()
+    return cache[kind]
+
+
+_PUBLISHED_CACHE = "houqin_published_rubric_versions"
+
+
+@event.listens_for(HouqinSession, "after_transaction_end")
+def _forget_published(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PUBLISHED_CACHE, None)
 
 
 def latest_version(rubric: Rubric) -> RubricVersion | None:
@@ -167,6 +183,7 @@ def update_draft(version: RubricVersion, data: Mapping[str, Any]) -> RubricVersi
 def publish(version: RubricVersion, user: User | None) -> RubricVersion:
     """Validate a draft, retire the rubric's published version and publish this one."""
     ensure_draft(version)
+    db.session.info.pop(_PUBLISHED_CACHE, None)
     errors = validate_version(version)
     if errors:
         raise DomainError(errors)

@@ -1,0 +1,749 @@
+"""A year of monthly data for the demo district, entered through the same operations a user's requests call.
+
+The issue asked for "a year of realistic monthly data: most schools on time, a few late or missing
+months, some hazards overdue, one food incident, one school whose self-inspections run far above its
+spot inspections". This module plays that year forward month by month, as the people involved would
+have entered it, so every row passed the validation a real request passes (ensure_editable, the
+submission checks, rubric item checks, hazard and incident rules):
+
+* **The months.** The eleven reporting months that end last month: the twelve calendar months before
+  ``today``'s month, without August (not a reporting month). The year ends with last month, so every
+  report of the year is past its deadline by the time the demo is shown - except those whose
+  submission or acceptance would fall on or after ``today`` (a demo built early in a month), which are
+  left as the school or the inspector would have them today: still a draft, or submitted.
+* **Every school, every month** (as the school admin, in the school's tenant scope): 2-3 canteen
+  self-inspections (2 in the short winter and summer months) for schools with a canteen, mostly 85-98
+  with the everyday lapses - a few days of 晨检 not recorded, one dish not sampled (留样), the 明厨亮灶
+  camera offline - and now and then a bad day around 80; 1-2 campus safety self-checks; the canteen's
+  monthly facts; an evaluation of every active staff member (the assessment group, sometimes also a
+  self rating and a colleague's, 80-98); then the monthly report is submitted in the first days of
+  the next month and accepted by the cluster's inspector a day or three later (acting as that inspector).
+* **Spot inspections** (督查, as the cluster inspector) in roughly one school-month in three, a little
+  below the same school's self-inspections; a poor one leaves a rectification notice (隐患整改通知).
+* **Late submissions**: S004 建设街小学 (three months), S011 育才小学 and S021 南岗村小学 (two months
+  each) and S027 白沙镇中心小学 (last month) submitted after the 5th - still before the month locked.
+* **Missing months**: S010 西苑小学 entered nothing for one month in the middle of the year and
+  S029 白沙镇柳树村小学 nothing for last month; both months are locked now.
+* **Returned reports**: two reports are sent back once by the inspector and resubmitted.
+* **Credibility**: S014 钢城路小学 rates its own canteen ~97 month after month, while the inspector's
+  unannounced visits (five of them) find ~70: missing 晨检 days, unsampled dishes, storage on the
+  floor, the camera off. Two of the notices issued there are still open and overdue at the year's end.
+* **Hazards**: schools log some of the problems their safety checks find, inspectors issue notices
+  after poor visits; most are closed before their deadline, some late, and some are still open past
+  their deadline at the year's end (overdue). A fix that would fall after the year stays open: the
+  current month has no period yet, so nothing can be dated into it.
+* **Food incident**: in the seventh month S024 长岭镇初级中学 (a boarding school) reports a food
+  poisoning after lunch - undercooked beans, the school at fault - within the hour; the veto follows
+  from the incident rules automatically, and the inspector visits unannounced the next day.
+
+Everything random comes from one ``random.Random(rng_seed)`` drawn in a fixed order, so a seed always
+yields the same year for the same ``today``. Dates are explicit (``today``/``now`` arguments of the
+operations, inside the month they belong to); the real clock is never read.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User
+from service.audit.trail import Actor, acting_as
+from service.core.timeutil import SHANGHAI
+from service.demo.seed import school_username
+from service.evaluations import operations as evaluations
+from service.evaluations.models import RaterGroup
+from service.hazards import operations as hazards
+from service.hazards.models import Hazard, HazardSeverity
+from service.incidents import operations as incidents
+from service.incidents.models import IncidentSeverity, IncidentType
+from service.inspections import operations as inspections
+from service.inspections.models import InspectionKind, InspectionMode, ItemOutcome
+from service.org.models import CanteenMode, School, SchoolType
+from service.periods.models import Period
+from service.periods.operations import NON_REPORTING_MONTHS, ensure_period
+from service.reports import operations as reports
+from service.reports.models import MonthlyReport
+from service.rubrics import operations as rubrics
+from service.rubrics.models import RubricKind
+from service.staff.models import StaffMember
+from tenants import TenantScope, current_scope, use_scope
+
+# --------------------------------------------------------------------------------------------------
+# The stories (school codes of the demo district, see service/demo/seed.py)
+# --------------------------------------------------------------------------------------------------
+
+CREDIBILITY_SCHOOL = "S014"  # 钢城路小学: self ~97, spot ~70
+INCIDENT_SCHOOL = "S024"  # 长岭镇初级中学: one food poisoning, school at fault
+INCIDENT_MONTH_INDEX = 6  # the seventh reporting month of the year
+LATE_SCHOOLS = {"S004": 3, "S011": 2, "S021": 2, "S027": 1}  # code -> late months (S027: last month)
+MISSING_SCHOOLS = {"S010": "middle", "S029": "last"}  # code -> which month it never submitted
+RETURNED_REPORTS = 2
+CREDIBILITY_SPOT_VISITS = 5
+SPOT_SHARE = 1 / 3  # share of the other school-months with a spot inspection
+
+# Days the schools are in session, by month (winter break from mid-January, national holiday in
+# early October, summer from mid-July). Inspections fall on weekdays inside these windows.
+SCHOOL_DAYS = {
+    9: (1, 30),
+    10: (8, 31),
+    11: (1, 30),
+    12: (1, 31),
+    1: (2, 16),
+    2: (23, 28),
+    3: (1, 31),
+    4: (1, 30),
+    5: (6, 31),
+    6: (1, 30),
+    7: (1, 10),
+}
+SHORT_MONTHS = frozenset({1, 2, 7})  # fewer canteen self-inspections
+
+# Everyday lapses: (rubric item code, note with {n} for the occurrences, occurrence range).
+CANTEEN_LAPSES: tuple[tuple[str, str, tuple[int, int]], ...] = (
+    ("B2", "晨检记录缺{n}天 / morning health check not recorded on {n} day(s)", (1, 3)),
+    ("D3", "{n}样菜品未留样 / {n} dish(es) not sampled", (1, 1)),
+    ("E3", "明厨亮灶摄像头离线 / open-kitchen camera offline", (1, 1)),
+    ("A4", "日管控记录缺{n}天 / daily control log missing {n} day(s)", (1, 3)),
+    ("F1", "负责人陪餐记录缺{n}餐 / leader's accompanied meals not recorded ({n})", (1, 4)),
+    ("B3", "{n}名从业人员未戴工作帽 / {n} worker(s) without a cap", (1, 2)),
+    ("C3", "库房{n}处物品未离地存放 / {n} spot(s) of stock on the storeroom floor", (1, 2)),
+    ("F3", "本周食谱未公示 / this week's menu not posted", (1, 1)),
+    ("C1", "{n}批次进货查验记录不全 / {n} delivery record(s) incomplete", (1, 2)),
+)
+# A bad day: pests or cross-contamination on top of the everyday lapses.
+CANTEEN_BAD_LAPSES: tuple[tuple[str, str, tuple[int, int]], ...] = (
+    ("E2", "后厨发现蟑螂痕迹 / traces of cockroaches in the kitchen", (1, 1)),
+    ("D1", "生熟砧板混用 / raw and cooked chopping boards mixed", (1, 1)),
+)
+# What the inspector keeps finding at the credibility school (about 100 - 29 = 71).
+CREDIBILITY_SPOT_LAPSES: tuple[tuple[str, str, int], ...] = (
+    ("B2", "晨检记录缺3天 / morning health check not recorded on 3 days", 3),
+    ("D3", "2样菜品未留样 / 2 dishes not sampled", 2),
+    ("C3", "库房2处物品未离地存放 / stock on the storeroom floor in 2 places", 2),
+    ("E3", "明厨亮灶摄像头关闭 / open-kitchen camera switched off", 1),
+    ("A4", "日管控记录缺3天 / daily control log missing 3 days", 3),
+    ("F1", "负责人陪餐记录缺4餐 / 4 accompanied meals not recorded", 4),
+)
+CREDIBILITY_SELF_LAPSES: tuple[tuple[str, str, tuple[int, int]], ...] = (
+    ("A4", "日管控记录缺{n}天 / daily control log missing {n} day(s)", (1, 3)),
+    ("F1", "负责人陪餐记录缺{n}餐 / leader's accompanied meals not recorded ({n})", (1, 3)),
+    ("B3", "{n}名从业人员未戴工作帽 / {n} worker(s) without a cap", (1, 1)),
+)
+SAFETY_LAPSES: tuple[tuple[str, str, tuple[int, int]], ...] = (
+    ("E1", "外来人员登记缺{n}人次 / {n} visitor(s) not registered", (1, 3)),
+    ("E4", "夜间巡逻记录缺{n}天 / night patrol not recorded on {n} day(s)", (1, 3)),
+    ("B3", "防火巡查记录缺{n}次 / fire patrol not recorded {n} time(s)", (1, 2)),
+    ("B2", "{n}具灭火器压力不足 / {n} extinguisher(s) under pressure", (1, 2)),
+    ("D3", "{n}处私拉电线 / {n} improvised wiring", (1, 1)),
+    ("C3", "{n}处护栏松动 / {n} loose railing(s)", (1, 1)),
+    ("C4", "篮球架底座锈蚀 / basketball stand base rusted", (1, 1)),
+    ("E3", "{n}路监控故障 / {n} camera(s) out of order", (1, 2)),
+    ("A2", "本月安全会议未记录 / this month's safety meeting not minuted", (1, 1)),
+)
+# Safety lapses a school may log as a hazard: item code -> (title, location, severity).
+HAZARD_PRONE: dict[str, tuple[str, str, HazardSeverity]] = {
+    "B2": ("灭火器压力不足，需更换 / Extinguishers under pressure", "教学楼各层", HazardSeverity.LOW),
+    "D3": ("宿舍区私拉电线 / Improvised wiring in the dormitory", "学生宿舍楼", HazardSeverity.MEDIUM),
+    "C3": ("走廊护栏松动 / Loose corridor railing", "教学楼二楼走廊", HazardSeverity.MEDIUM),
+    "C4": ("篮球架底座锈蚀 / Rusted basketball stand", "操场", HazardSeverity.LOW),
+}
+SPOT_HAZARDS: tuple[tuple[str, str, HazardSeverity], ...] = (
+    ("库房食品未离地离墙存放 / Food stored on the floor", "食堂库房", HazardSeverity.LOW),
+    ("留样冰柜温度异常 / Sample fridge too warm", "食堂留样间", HazardSeverity.MEDIUM),
+    ("后厨防蝇设施破损 / Fly screens in the kitchen torn", "食堂后厨", HazardSeverity.MEDIUM),
+    ("消防通道堆放杂物 / Fire escape blocked by clutter", "教学楼东侧", HazardSeverity.HIGH),
+)
+HAZARD_SHARE = 0.2  # share of hazard-prone safety lapses the school logs as a hazard
+HAZARD_FATES = (("on_time", 0.62), ("late", 0.16), ("open", 0.22))
+
+RETURN_REASON = "食堂晨检记录缺少第三周，请补充后重新提交 / The third week of morning checks is missing"
+INCIDENT_DESCRIPTION = (
+    "午餐后23名学生出现呕吐、腹泻症状，送镇卫生院治疗，无重症。疾控中心检测认定为四季豆未烧熟所致。"
+    " / After lunch 23 pupils vomited or had diarrhoea and were treated at the town clinic, none "
+    "seriously; the CDC traced it to undercooked green beans."
+)
+
+# Staff dimensions: code -> the points the rubric gives it.
+DIMENSIONS = {"de": 10, "neng": 20, "qin": 15, "ji": 45, "lian": 10}
+
+
+# --------------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class YearSummary:
+    """What the seeded year contains, for the command line and the tests."""
+
+    months: list[str] = field(default_factory=list)
+    reports_accepted: int = 0
+    reports_open: int = 0  # drafts or submitted ones whose next step would fall on or after today
+    returned: list[tuple[str, str]] = field(default_factory=list)  # (school code, period)
+    late: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    self_inspections: int = 0
+    spot_inspections: int = 0
+    evaluations: int = 0
+    hazards: int = 0
+    hazards_closed_on_time: int = 0
+    hazards_closed_late: int = 0
+    hazards_overdue: int = 0  # open past their deadline at the year's end
+    incident_school: tuple[str, str] = ("", "")  # (code, name)
+    incident_period: str = ""
+    credibility_school: tuple[str, str] = ("", "")
+    credibility_self_avg: Decimal = Decimal(0)
+    credibility_spot_avg: Decimal = Decimal(0)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def format_year_summary(summary: YearSummary) -> str:
+    """A few lines on the seeded year, Chinese first and English second."""
+
+    def schools(rows: list[tuple[str, str]]) -> str:
+        return "，".join(f"{code} {summary.names[code]}（{period}）" for code, period in rows) or "—"
+
+    first, last = summary.months[0], summary.months[-1]
+    code, name = summary.credibility_school
+    inc_code, inc_name = summary.incident_school
+    lines = [
+        f"演示数据 Demo year: {len(summary.months)}个月 months ({first} … {last}，八月不报送 / no August)",
+        f"  月报已审核通过 Reports accepted: {summary.reports_accepted}"
+        + (
+            f"（另有{summary.reports_open}份尚在流程中 / {summary.reports_open} still in progress）"
+            if summary.reports_open
+            else ""
+        ),
+        f"  逾期报送 Late: {len(summary.late)} — {schools(summary.late)}",
+        f"  未报送 Missing: {len(summary.missing)} — {schools(summary.missing)}",
+        f"  退回后重报 Returned and resubmitted: {len(summary.returned)} — {schools(summary.returned)}",
+        f"  自查 Self-inspections: {summary.self_inspections}，督查 spot inspections: "
+        f"{summary.spot_inspections}，人员考评 staff evaluations: {summary.evaluations}",
+        f"  隐患 Hazards: {summary.hazards}（按期销号 closed on time {summary.hazards_closed_on_time}，"
+        f"逾期销号 closed late {summary.hazards_closed_late}，年末逾期未整改 overdue at year end "
+        f"{summary.hazards_overdue}）",
+        f"  食物中毒事故 Food incident: {inc_code} {inc_name}（{summary.incident_period}，学校有责，"
+        f"一票否决 / school at fault, vetoed）",
+        f"  自查可信度 Credibility: {code} {name} 自查均分 self avg {summary.credibility_self_avg}，"
+        f"督查均分 spot avg {summary.credibility_spot_avg}",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def reporting_months(today: datetime.date) -> list[tuple[int, int]]:
+    """The twelve calendar months before ``today``'s month, oldest first, without August."""
+    months: list[tuple[int, int]] = []
+    year, month = today.year, today.month
+    for _ in range(12):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        if month not in NON_REPORTING_MONTHS:
+            months.append((year, month))
+    return months[::-1]
+
+
+def _last_day(year: int, month: int) -> datetime.date:
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _school_days(year: int, month: int) -> list[datetime.date]:
+    lo, hi = SCHOOL_DAYS[month]
+    hi = min(hi, calendar.monthrange(year, month)[1])
+    days = [datetime.date(year, month, d) for d in range(lo, hi + 1)]
+    return [d for d in days if d.weekday() < 5] or days
+
+
+def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
+
+
+@contextmanager
+def _as(user: User, school: School) -> Iterator[None]:
+    """Act as ``user`` inside ``school``'s tenant scope, as a request of theirs would."""
+    with use_scope(TenantScope.school(school.id)), acting_as(Actor(user.id, user.username)):
+        yield
+
+
+def _lapse_rows(
+    rng: random.Random, pool: tuple[tuple[str, str, tuple[int, int]], ...], count: int
+) -> dict[str, tuple[int, str]]:
+    chosen: dict[str, tuple[int, str]] = {}
+    for code, note, (lo, hi) in rng.sample(pool, min(count, len(pool))):
+        n = rng.randint(lo, hi)
+        chosen[code] = (n, note.format(n=n))
+    return chosen
+
+
+class _Rubric:
+    """The entered items of a published rubric, to build complete item lists from a few lapses."""
+
+    def __init__(self, kind: RubricKind) -> None:
+        version = rubrics.current_version(kind)
+        if version is None:
+            raise RuntimeError(f"no published {kind} rubric; seed the district first")
+        self.items = [item for item in version.all_items() if not item.computed]
+
+    def results(
+        self, lapses: dict[str, tuple[int, str]], na: frozenset[str] | set[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for item in self.items:
+            if item.code in lapses:
+                n, note = lapses[item.code]
+                rows.append({"item_id": item.id, "result": ItemOutcome.FAIL, "occurrences": n, "note": note})
+            elif item.code in na and item.na_allowed:
+                rows.append({"item_id": item.id, "result": ItemOutcome.NA})
+            else:
+                rows.append({"item_id": item.id, "result": ItemOutcome.PASS})
+        return rows
+
+
+@dataclass
+class _PendingClose:
+    hazard_id: int
+    school_id: int
+    closed_on: datetime.date
+    late: bool
+
+
+# --------------------------------------------------------------------------------------------------
+# The year
+# --------------------------------------------------------------------------------------------------
+
+
+class _Year:
+    def __init__(self, session: Session, today: datetime.date, rng: random.Random) -> None:
+        self.session = session
+        self.today = today
+        self.rng = rng
+        self.summary = YearSummary()
+        self.canteen_rubric = _Rubric(RubricKind.CANTEEN)
+        self.safety_rubric = _Rubric(RubricKind.SAFETY)
+        self.schools = list(
+            session.scalars(select(School).where(School.active.is_(True)).order_by(School.code))
+        )
+        self.summary.names = {s.code: s.name for s in self.schools}
+        users = {u.username: u for u in session.scalars(select(User))}
+        self.admins = {s.code: users[school_username(s.code)] for s in self.schools}
+        self.staff: dict[int, list[StaffMember]] = defaultdict(list)
+        for member in session.scalars(
+            select(StaffMember).where(StaffMember.active.is_(True)).order_by(StaffMember.id)
+        ):
+            self.staff[member.school_id].append(member)
+        # Each person has a steady level (share of the points) that varies a little month to month.
+        self.level = {m.id: rng.uniform(0.83, 0.95) for members in self.staff.values() for m in members}
+        self.pending: list[_PendingClose] = []
+        self.cred_self: list[Decimal] = []
+        self.cred_spot: list[Decimal] = []
+
+    # --- plan -----------------------------------------------------------------------------------
+
+    def plan(self, months: list[tuple[int, int]]) -> None:
+        """Decide up front which school-months carry the late, missing, returned and spot stories."""
+        rng, n = self.rng, len(months)
+        last = n - 1
+        self.late_months: dict[str, set[int]] = {}
+        for code, count in LATE_SCHOOLS.items():
+            if count == 1:
+                self.late_months[code] = {last}
+            else:
+                self.late_months[code] = set(rng.sample(range(n), count))
+        self.missing_month = {
+            code: (last if which == "last" else n // 2) for code, which in MISSING_SCHOOLS.items()
+        }
+        codes = [s.code for s in self.schools]
+        story = {CREDIBILITY_SCHOOL, INCIDENT_SCHOOL, *LATE_SCHOOLS, *MISSING_SCHOOLS}
+        plain = [c for c in codes if c not in story]
+        self.returned = {(code, rng.randrange(n - 1)) for code in rng.sample(plain, RETURNED_REPORTS)}
+        self.spot: set[tuple[str, int]] = set()
+        for code in codes:
+            if code == CREDIBILITY_SCHOOL:
+                self.spot |= {(code, i) for i in rng.sample(range(n), CREDIBILITY_SPOT_VISITS)}
+            else:
+                self.spot |= {(code, i) for i in range(n) if rng.random() < SPOT_SHARE}
+        self.spot.add((INCIDENT_SCHOOL, INCIDENT_MONTH_INDEX))
+
+    # --- one school-month ---------------------------------------------------------------------------
+
+    def school_month(self, school: School, period: Period, index: int) -> None:
+        code = school.code
+        admin = self.admins[code]
+        days = _school_days(period.year, period.month)
+        missing = self.missing_month.get(code) == index
+        if missing:
+            self.summary.missing.append((code, period.code))
+        else:
+            with _as(admin, school):
+                self._self_inspections(school, period, days)
+                if code == INCIDENT_SCHOOL and index == INCIDENT_MONTH_INDEX:
+                    self._incident(school, period, days)
+                self._facts(school, period, days)
+                self._evaluations(school, period)
+        if (code, index) in self.spot:
+            self._spot(school, period, days, index)
+        self._run_closings(school, _last_day(period.year, period.month))
+        if not missing:
+            self._submit_and_accept(school, period, index)
+
+    def _self_inspections(self, school: School, period: Period, days: list[datetime.date]) -> None:
+        rng = self.rng
+        admin = self.admins[school.code]
+        if school.has_canteen:
+            count = 2 if period.month in SHORT_MONTHS else rng.choice((2, 3, 3))
+            for day in sorted(rng.sample(days, min(count, len(days)))):
+                if school.code == CREDIBILITY_SCHOOL:
+                    lapses = _lapse_rows(rng, CREDIBILITY_SELF_LAPSES, rng.choice((1, 1, 2)))
+                elif rng.random() < 0.06:  # a bad day
+                    lapses = _lapse_rows(rng, CANTEEN_LAPSES, 3) | _lapse_rows(rng, CANTEEN_BAD_LAPSES, 1)
+                else:
+                    lapses = _lapse_rows(rng, CANTEEN_LAPSES, rng.choice((1, 1, 2, 2, 3)))
+                inspection = self._inspect(
+                    school,
+                    period,
+                    InspectionKind.CANTEEN,
+                    InspectionMode.SELF,
+                    day,
+                    lapses,
+                    inspector=admin.display_name,
+                )
+                if school.code == CREDIBILITY_SCHOOL:
+                    self.cred_self.append(inspection.score)
+        for day in sorted(rng.sample(days, min(rng.choice((1, 1, 2)), len(days)))):
+            lapses = _lapse_rows(rng, SAFETY_LAPSES, rng.choice((0, 1, 1, 2)))
+            inspection = self._inspect(
+                school,
+                period,
+                InspectionKind.SAFETY,
+                InspectionMode.SELF,
+                day,
+                lapses,
+                inspector=admin.display_name,
+            )
+            for item_code in lapses:
+                if item_code in HAZARD_PRONE and rng.random() < HAZARD_SHARE:
+                    title, location, severity = HAZARD_PRONE[item_code]
+                    self._hazard(school, day, title, location, severity, inspection.id, by_bureau=False)
+
+    def _inspect(
+        self,
+        school: School,
+        period: Period,
+        kind: InspectionKind,
+        mode: InspectionMode,
+        day: datetime.date,
+        lapses: dict[str, tuple[int, str]],
+        *,
+        inspector: str,
+        user: User | None = None,
+        unannounced: bool = False,
+        notes: str = "",
+    ) -> Any:
+        if kind is InspectionKind.CANTEEN:
+            na = {"F4"} if school.canteen_mode is CanteenMode.SELF_RUN else set()
+            items = self.canteen_rubric.results(lapses, na)
+        else:
+            na = set()
+            if school.type not in (SchoolType.SENIOR, SchoolType.COMPLETE):
+                na.add("D1")  # no lift
+            if not school.has_canteen:
+                na.add("D4")  # no gas
+            items = self.safety_rubric.results(lapses, na)
+        data = {
+            "kind": kind,
+            "mode": mode,
+            "inspected_on": day,
+            "inspector_name": inspector,
+            "unannounced": unannounced,
+            "notes": notes,
+            "items": items,
+        }
+        inspection = inspections.create_inspection(period, school, data, user=user, today=day)
+        if mode is InspectionMode.SELF:
+            self.summary.self_inspections += 1
+        else:
+            self.summary.spot_inspections += 1
+        return inspection
+
+    def _facts(self, school: School, period: Period, days: list[datetime.date]) -> None:
+        if not school.has_canteen:
+            return
+        rng = self.rng
+        report = reports.open_report(period, school_id=school.id)
+        serving = len(days)
+        meals = serving * (3 if school.boarding else 1)
+        inspections.put_facts(
+            report,
+            {
+                "serving_days": serving,
+                "meals_served": meals,
+                "menu_compliant_days": max(0, serving - rng.choice((0, 0, 0, 1, 2))),
+                "leader_accompanied_meals": max(0, serving - rng.choice((0, 0, 1, 2, 3))),
+                "sampled_meals": meals - rng.choice((0, 0, 0, 0, 1)),
+                "food_waste_kg": Decimal(round(school.enrollment * serving * rng.uniform(0.012, 0.03), 1)),
+            },
+            today=_last_day(period.year, period.month),
+        )
+
+    def _evaluations(self, school: School, period: Period) -> None:
+        rng = self.rng
+        last_day = _last_day(period.year, period.month)
+        roster = [m for m in self.staff[school.id] if m.hire_date <= last_day]
+        with_self = rng.random() < 0.25  # some months the school also collects self and peer ratings
+        for member in roster:
+            level = self.level[member.id] + rng.uniform(-0.03, 0.03)
+            ratings: list[dict[str, Any]] = [
+                {
+                    "rater_group": RaterGroup.ASSESSMENT,
+                    "rater_name": f"考核小组（{school.principal_name}）",
+                    "scores": self._scores(level),
+                }
+            ]
+            if with_self:
+                ratings.append({"rater_group": RaterGroup.SELF, "scores": self._scores(level + 0.03)})
+                colleagues = [m for m in roster if m.id != member.id]
+                if colleagues:
+                    peer = rng.choice(colleagues)
+                    ratings.append(
+                        {
+                            "rater_group": RaterGroup.PEER,
+                            "rater_staff_id": peer.id,
+                            "scores": self._scores(level),
+                        }
+                    )
+            evaluations.create_evaluation(member, period, ratings, today=last_day)
+            self.summary.evaluations += 1
+
+    def _scores(self, level: float) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for code, points in DIMENSIONS.items():
+            share = min(0.99, max(0.78, level + self.rng.uniform(-0.04, 0.04)))
+            out[code] = str((Decimal(points * share * 2).quantize(Decimal(1)) / 2).quantize(Decimal("0.1")))
+        return out
+
+    def _spot(self, school: School, period: Period, days: list[datetime.date], index: int) -> None:
+        rng = self.rng
+        inspector = school.cluster.supervisor
+        assert inspector is not None
+        with _as(inspector, school):
+            if school.code == INCIDENT_SCHOOL and index == INCIDENT_MONTH_INDEX:
+                day = self.incident_day + datetime.timedelta(days=1)
+                lapses = {
+                    "D2": (1, "涉事四季豆未烧熟 / the green beans were undercooked"),
+                    "B2": (2, "晨检记录缺2天 / morning check not recorded on 2 days"),
+                }
+                notes = "食物中毒事故次日督查 / visit the day after the food poisoning"
+            elif school.code == CREDIBILITY_SCHOOL:
+                day = rng.choice(days)
+                lapses = {c: (n, note) for c, note, n in CREDIBILITY_SPOT_LAPSES}
+                lapses |= _lapse_rows(
+                    rng,
+                    (
+                        ("B3", "{n}名从业人员未戴工作帽 / {n} without a cap", (1, 2)),
+                        ("F3", "本周食谱未公示 / menu not posted", (1, 1)),
+                    ),
+                    rng.choice((0, 1)),
+                )
+                notes = "不打招呼督查 / unannounced visit"
+            else:
+                day = rng.choice(days)
+                lapses = _lapse_rows(
+                    rng, CANTEEN_LAPSES if school.has_canteen else SAFETY_LAPSES, rng.choice((1, 2, 2, 3, 4))
+                )
+                notes = ""
+            kind = InspectionKind.CANTEEN if school.has_canteen else InspectionKind.SAFETY
+            inspection = self._inspect(
+                school,
+                period,
+                kind,
+                InspectionMode.SPOT,
+                day,
+                lapses,
+                inspector=inspector.display_name,
+                user=inspector,
+                unannounced=rng.random() < 0.6 or school.code == CREDIBILITY_SCHOOL,
+                notes=notes,
+            )
+            if school.code == CREDIBILITY_SCHOOL:
+                self.cred_spot.append(inspection.score)
+            if inspection.score < 85 and (school.code == CREDIBILITY_SCHOOL or rng.random() < 0.5):
+                title, location, severity = rng.choice(SPOT_HAZARDS)
+                # The credibility school lets its notices run over (its two last ones stay open).
+                fate = "open" if school.code == CREDIBILITY_SCHOOL and len(self.cred_spot) in (3, 4) else None
+                self._hazard(school, day, title, location, severity, inspection.id, by_bureau=True, fate=fate)
+
+    def _incident(self, school: School, period: Period, days: list[datetime.date]) -> None:
+        day = days[len(days) // 2]
+        self.incident_day = day
+        occurred = _at(day, 13, 10)
+        incidents.create_incident(
+            {
+                "type": IncidentType.FOOD_POISONING,
+                "occurred_at": occurred,
+                "severity": IncidentSeverity.SERIOUS,
+                "school_at_fault": True,
+                "description": INCIDENT_DESCRIPTION,
+            },
+            now=occurred + datetime.timedelta(minutes=45),
+            today=day,
+            by_bureau=False,
+        )
+        self.summary.incident_school = (school.code, school.name)
+        self.summary.incident_period = period.code
+
+    # --- hazards --------------------------------------------------------------------------------------
+
+    def _hazard(
+        self,
+        school: School,
+        found_on: datetime.date,
+        title: str,
+        location: str,
+        severity: HazardSeverity,
+        inspection_id: int,
+        *,
+        by_bureau: bool,
+        fate: str | None = None,
+    ) -> None:
+        rng = self.rng
+        days = rng.choice((7, 14, 14, 30)) if severity is not HazardSeverity.HIGH else 7
+        deadline = found_on + datetime.timedelta(days=days)
+        hazard = hazards.create_hazard(
+            {
+                "school_id": school.id,
+                "title": title,
+                "location": location,
+                "severity": severity,
+                "responsible_person": school.contact_name,
+                "found_on": found_on,
+                "deadline": deadline,
+                "source_inspection_id": inspection_id,
+                "description": "",
+            },
+            today=found_on,
+            by_bureau=by_bureau,
+        )
+        self.summary.hazards += 1
+        admin = self.admins[school.code]
+        with _as(admin, school):
+            hazards.start(hazard, now=_at(found_on + datetime.timedelta(days=1), 9))
+        if fate is None:
+            fate = rng.choices([f for f, _ in HAZARD_FATES], weights=[w for _, w in HAZARD_FATES])[0]
+        if fate == "open":
+            return
+        if fate == "on_time":
+            closed_on = found_on + datetime.timedelta(days=rng.randint(2, days))
+        else:
+            closed_on = deadline + datetime.timedelta(days=rng.randint(3, 20))
+        self.pending.append(_PendingClose(hazard.id, school.id, closed_on, fate == "late"))
+
+    def _run_closings(self, school: School, up_to: datetime.date) -> None:
+        """Close the school's hazards fixed by ``up_to`` (before its report of the month is submitted)."""
+        due = [p for p in self.pending if p.school_id == school.id and p.closed_on <= up_to]
+        if not due:
+            return
+        admin = self.admins[school.code]
+        with _as(admin, school):
+            for p in due:
+                hazard = self.session.scalars(
+                    select(Hazard).where(Hazard.school_id == school.id, Hazard.id == p.hazard_id)
+                ).one()
+                hazards.close(
+                    hazard,
+                    "已整改完毕，附整改前后照片 / fixed, photos before and after attached",
+                    p.closed_on,
+                    today=p.closed_on,
+                    now=_at(p.closed_on, 16),
+                    by_bureau=False,
+                )
+                self.pending.remove(p)
+
+    # --- the report -----------------------------------------------------------------------------------
+
+    def _submit_and_accept(self, school: School, period: Period, index: int) -> None:
+        rng, code = self.rng, school.code
+        year, month = _next_month(period.year, period.month)
+        if index in self.late_months.get(code, set()):
+            submit_day = period.deadline + datetime.timedelta(days=rng.randint(2, min(8, period.lock_days)))
+        else:
+            submit_day = datetime.date(year, month, rng.randint(1, period.deadline.day))
+        if submit_day >= self.today:
+            self.summary.reports_open += 1  # the school is still working on it
+            return
+        report = reports.open_report(period, school_id=school.id)
+        with _as(self.admins[code], school):
+            reports.submit(report, now=_at(submit_day, rng.randint(9, 17), rng.randrange(60)))
+        if report.late:
+            self.summary.late.append((code, period.code))
+        inspector = school.cluster.supervisor
+        assert inspector is not None
+        review_day = submit_day + datetime.timedelta(days=rng.randint(1, 3))
+        if (code, index) in self.returned and review_day + datetime.timedelta(days=2) < self.today:
+            with _as(inspector, school):
+                reports.return_report(report, RETURN_REASON, now=_at(review_day, 10))
+            with _as(self.admins[code], school):
+                reports.submit(report, now=_at(review_day + datetime.timedelta(days=1), 15))
+            self.summary.returned.append((code, period.code))
+            review_day += datetime.timedelta(days=2)
+        if review_day >= self.today:
+            self.summary.reports_open += 1  # waiting for the inspector
+            return
+        with _as(inspector, school):
+            reports.accept(report, now=_at(review_day, rng.randint(9, 17), rng.randrange(60)))
+        self.summary.reports_accepted += 1
+
+    # --- the whole year -------------------------------------------------------------------------------
+
+    def run(self) -> YearSummary:
+        months = reporting_months(self.today)
+        periods = [ensure_period(year, month) for year, month in months]
+        self.summary.months = [p.code for p in periods]
+        self.plan(months)
+        for index, period in enumerate(periods):
+            for school in self.schools:
+                self.school_month(school, period, index)
+        year_end = _last_day(*months[-1])
+        self.summary.hazards_overdue = len(
+            list(self.session.scalars(hazards.list_hazards(as_of=year_end, overdue=True)))
+        )
+        closed = list(self.session.scalars(select(Hazard).where(Hazard.closed_on.is_not(None))))
+        self.summary.hazards_closed_on_time = sum(1 for h in closed if h.closed_on <= h.deadline)
+        self.summary.hazards_closed_late = len(closed) - self.summary.hazards_closed_on_time
+        self.summary.credibility_school = (CREDIBILITY_SCHOOL, self.summary.names[CREDIBILITY_SCHOOL])
+        self.summary.credibility_self_avg = _mean(self.cred_self)
+        self.summary.credibility_spot_avg = _mean(self.cred_spot)
+        return self.summary
+
+
+def _mean(values: list[Decimal]) -> Decimal:
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.1")) if values else Decimal(0)
+
+
+def seed_demo_year(session: Session, *, today: datetime.date, rng_seed: int = 2026) -> YearSummary:
+    """Play the demo district's last eleven reporting months forward; return what was seeded.
+
+    Must run inside ``use_scope(TenantScope.bureau())`` after :func:`service.demo.seed.seed_demo_district`
+    (it narrows the scope to one school for each school's writes); adds and flushes, never commits.
+    """
+    if not current_scope().is_bureau:
+        raise RuntimeError("seed the demo year inside use_scope(TenantScope.bureau())")
+    if session.scalar(select(MonthlyReport.id).limit(1)) is not None:
+        raise RuntimeError("the demo year can only be seeded once, into a freshly seeded district")
+    return _Year(session, today, random.Random(rng_seed)).run()
