@@ -59,6 +59,9 @@ def test_report_pages_drive_the_workflow(app: Any, district: District) -> None:
     school.post(f"/reports/{report_id}/action", data={"action": "submit"})
     accepted = reviewer.post(f"/reports/{report_id}/action", data={"action": "accept"}, follow_redirects=True)
     assert "审核通过" in accepted.get_data(as_text=True)
+    # an accepted report offers the inspector no more buttons (reopening is the bureau admin's)
+    assert 'data-action="accept"' not in accepted.get_data(as_text=True)
+    assert 'data-action="return"' not in accepted.get_data(as_text=True)
 
     own = school.get("/reports").get_data(as_text=True)
     assert "审核通过" in own

@@ -21,7 +21,7 @@ from service.org.models import School
 from service.periods.models import Period
 from service.periods.operations import list_periods
 from service.reports import operations as reports
-from service.reports.models import MonthlyReport
+from service.reports.models import TRANSITIONS, MonthlyReport
 from service.web.views import bp
 
 ACTIONS = {
@@ -68,7 +68,12 @@ def report_detail(report_id: int) -> Any:
         evaluations=evaluations,
         missing=missing_evaluations(report),
         transitions=reports.transitions_of(report),
-        actions=[a for a, (roles, _r) in ACTIONS.items() if current_user.role in roles],
+        # Only the moves this user may make from the report's present state.
+        actions=[
+            a
+            for a, (roles, _r) in ACTIONS.items()
+            if current_user.role in roles and report.state in TRANSITIONS[a][0]
+        ],
     )
 
 
