@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, not_, or_, select
 
 from service.audit.trail import current_actor
+from service.core import workflow
 from service.core.errors import Conflict, DomainError, NotFound
 from service.core.labels import label
 from service.db import db
@@ -179,32 +180,20 @@ def update_hazard(hazard: Hazard, data: Mapping[str, Any], *, today: date, by_bu
 
 
 def _move(hazard: Hazard, action: str, *, now: datetime, note: str = "") -> HazardTransition:
-    sources, to = HAZARD_TRANSITIONS[action]
-    if hazard.state not in sources:
-        raise Conflict(
-            {
-                "state": [
-                    _(
-                        "A hazard in state %(state)s cannot be %(action)s.",
-                        state=label(HAZARD_STATE_LABELS, hazard.state),
-                        action=label(HAZARD_ACTION_LABELS, action),
-                    )
-                ]
-            }
-        )
-    transition = HazardTransition(
-        school_id=hazard.school_id,
-        hazard_id=hazard.id,
-        from_state=hazard.state,
-        to_state=to,
-        action=action,
-        actor_id=current_actor().user_id,
-        at=now,
+    return workflow.advance(
+        hazard,
+        action,
+        transitions=HAZARD_TRANSITIONS,
+        log_model=HazardTransition,
+        link="hazard_id",
+        refusal=lambda state, act: _(
+            "A hazard in state %(state)s cannot be %(action)s.",
+            state=label(HAZARD_STATE_LABELS, state),
+            action=label(HAZARD_ACTION_LABELS, act),
+        ),
+        now=now,
         note=note,
     )
-    hazard.state = to
-    db.session.add(transition)
-    return transition
 
 
 def start(hazard: Hazard, *, now: datetime) -> Hazard:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, select
 
 from service.audit.trail import current_actor
-from service.core import events
+from service.core import events, workflow
 from service.core.errors import Conflict, DomainError
 from service.core.labels import label
 from service.core.timeutil import SHANGHAI
@@ -76,32 +76,20 @@ def ensure_editable(report: MonthlyReport, *, today: date) -> None:
 
 
 def _move(report: MonthlyReport, action: str, *, now: datetime, note: str = "") -> ReportTransition:
-    sources, to = TRANSITIONS[action]
-    if report.state not in sources:
-        raise Conflict(
-            {
-                "state": [
-                    _(
-                        "A report in state %(state)s cannot be %(action)s.",
-                        state=label(REPORT_STATE_LABELS, report.state),
-                        action=label(ACTION_LABELS, action),
-                    )
-                ]
-            }
-        )
-    transition = ReportTransition(
-        school_id=report.school_id,
-        report_id=report.id,
-        from_state=report.state,
-        to_state=to,
-        action=action,
-        actor_id=current_actor().user_id,
-        at=now,
+    return workflow.advance(
+        report,
+        action,
+        transitions=TRANSITIONS,
+        log_model=ReportTransition,
+        link="report_id",
+        refusal=lambda state, act: _(
+            "A report in state %(state)s cannot be %(action)s.",
+            state=label(REPORT_STATE_LABELS, state),
+            action=label(ACTION_LABELS, act),
+        ),
+        now=now,
         note=note,
     )
-    report.state = to
-    db.session.add(transition)
-    return transition
 
 
 def submit(report: MonthlyReport, *, now: datetime) -> MonthlyReport:
