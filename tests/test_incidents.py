@@ -351,3 +351,40 @@ def test_failed_veto_item_from_an_inspection(app: Any, client: Any, district: Di
         with pytest.raises(TenantViolation):
             vetoes.record_failed_veto_item(a, 42, "D6", date(2026, 5, 20))
         db.session.rollback()
+
+
+def test_a_school_cannot_edit_a_veto_away(app: Any, client: Any, district: District, this_month: int) -> None:
+    """Moving the time of a late-reported incident, or clearing the bureau's finding of fault, would
+    lift the school's own veto: refused (403) and nothing changes. Adding a barring fact is allowed."""
+    school, admin = district.headers("admin_a"), district.headers("admin")
+    occurred = now_shanghai() - timedelta(hours=5)
+    late = _report(client, school, type="injury", occurred_at=occurred.isoformat()).get_json()
+    assert [v["rule"] for v in late["vetoes"]] == ["hidden_or_late"]
+    moved = client.patch(
+        f"/api/v1/incidents/{late['id']}",
+        json={"occurred_at": (now_shanghai() - timedelta(minutes=30)).isoformat()},
+        headers=school,
+    )
+    assert moved.status_code == 403
+    after = client.get(f"/api/v1/incidents/{late['id']}", headers=admin).get_json()
+    assert datetime.fromisoformat(after["occurred_at"]) == datetime.fromisoformat(late["occurred_at"])
+    assert [v["rule"] for v in after["vetoes"]] == ["hidden_or_late"]
+
+    found = _report(
+        client,
+        admin,
+        school_id=district.school_a.id,
+        type="injury",
+        severity="serious",
+        school_at_fault=True,
+        occurred_at=occurred.isoformat(),
+        reported_at=(occurred + timedelta(hours=1)).isoformat(),
+    ).get_json()
+    assert found["vetoes"]
+    cleared = client.patch(
+        f"/api/v1/incidents/{found['id']}", json={"school_at_fault": False}, headers=school
+    )
+    assert cleared.status_code == 403
+    stricter = client.patch(f"/api/v1/incidents/{found['id']}", json={"crowd_crush": True}, headers=school)
+    assert stricter.status_code == 200
+    assert "crowd_crush" in [v["rule"] for v in stricter.get_json()["vetoes"]]

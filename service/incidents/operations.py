@@ -115,12 +115,21 @@ def update_incident(
     period = period_of(_local_day(occurred_at), field="occurred_at")
     if not by_bureau:
         ensure_month_open(incident.school_id, period, today=today)
+    rules_before = {v.rule for v in vetoes_of(incident)}
     for key in EDITABLE_FIELDS:
         if key in data:
             setattr(incident, key, data[key])
     incident.period_id = period.id if period else None
     db.session.flush()
     evaluate_incident_vetoes(incident)
+    if not by_bureau:
+        # A school may add facts that bar it, never edit one away: lifting a veto is the bureau's call.
+        lifted = rules_before - {v.rule for v in vetoes_of(incident)}
+        if lifted:
+            raise DomainError(
+                {"_schema": [_("This change would lift a veto (一票否决); only the bureau can do that.")]},
+                status=403,
+            )
     return incident
 
 
