@@ -14,14 +14,20 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service.db import HouqinSession, db
-from tenants import TenantScope
+from tenants import TenantScope, TenantViolation, current_scope
 
 log = logging.getLogger(__name__)
 _KEY = "houqin_outbox"
 
 
 def enqueue_task(name: str, *, scope: TenantScope, **kwargs: Any) -> None:
-    """Queue task ``name`` with JSON ``kwargs`` for after the current transaction commits."""
+    """Queue task ``name`` with JSON ``kwargs`` for after the current transaction commits.
+
+    The task's scope must lie within the caller's: a school cannot start work for another school.
+    """
+    caller = current_scope()
+    if not (caller.is_bureau or (not scope.is_bureau and scope.school_ids <= caller.school_ids)):
+        raise TenantViolation(f"cannot queue a task for {scope} from {caller}")
     session = db.session()
     if not session.in_transaction():
         session.begin()  # tie the queued task to a transaction, so a rollback drops it
