@@ -285,7 +285,7 @@ def test_audit_trail_records_staff_changes_with_before_and_after(
         )
 
 
-def test_report_state_cannot_be_forced_through_the_orm_path(
+def test_accepting_a_draft_is_refused_by_the_domain_function(
     app: Any, district: District, period: dict
 ) -> None:
     """Every move goes through TRANSITIONS: accepting a draft is refused by the domain function."""
@@ -336,3 +336,33 @@ def test_audit_trail_records_rows_removed_by_a_cascade(
     assert [e.row_id for e in entries] == [dropped_id]
     assert entries[0].changes["result"] == ["pass", None]
     assert entries[0].school_id == district.school_a.id
+
+
+def test_moving_the_deadline_rejudges_lateness(app: Any, client: Any, district: District) -> None:
+    """A report submitted after the original deadline is no longer late when the bureau extends it."""
+    admin = district.headers("admin")
+    today = date.today()
+    month = (today.replace(day=1) - timedelta(days=32)).replace(day=1)  # two months back
+    if month.month == 8:
+        month = (month - timedelta(days=1)).replace(day=1)
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        p = Period(year=month.year, month=month.month, deadline=today - timedelta(days=1), lock_days=30)
+        db.session.add(p)
+        db.session.commit()
+        pid = p.id
+    evaluate_all_staff(app, district.school_a.id, pid)
+    with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):
+        report = reports.open_report(db.session.get(Period, pid))
+        reports.submit(report, now=datetime.now(UTC))
+        db.session.commit()
+        assert report.late is True
+        rid = report.id
+    resp = client.patch(
+        f"/api/v1/periods/{pid}", json={"deadline": (today + timedelta(days=1)).isoformat()}, headers=admin
+    )
+    assert resp.status_code == 200, resp.get_json()
+    assert client.get(f"/api/v1/reports/{rid}", headers=admin).get_json()["late"] is False
+    trail = client.get(
+        "/api/v1/audit", query_string={"table": "monthly_reports", "row_id": rid}, headers=admin
+    )
+    assert any(e["changes"].get("late") == [True, False] for e in trail.get_json())

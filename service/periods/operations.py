@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from service.audit.trail import current_actor
 from service.core.errors import Conflict, DomainError
+from service.core.timeutil import local
 from service.core.types import utcnow
 from service.db import db
 from service.periods.models import (
@@ -66,8 +67,27 @@ def update_period(period: Period, data: Mapping[str, Any], *, today: date) -> Pe
     last_day = date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
     if period.deadline <= last_day:
         raise DomainError({"deadline": [_("The deadline must fall after the month ends.")]})
+    _rejudge_lateness(period)
     db.session.flush()
     return period
+
+
+def _rejudge_lateness(period: Period) -> None:
+    """A moved deadline re-judges every submitted report of the period against it (Beijing dates).
+
+    Row by row (at most one report per school) so the audit trail shows each changed flag.
+    """
+    from service.reports.models import MonthlyReport  # reports build on periods, not the reverse
+
+    reports = db.session.scalars(
+        select(MonthlyReport).where(
+            MonthlyReport.period_id == period.id, MonthlyReport.first_submitted_at.is_not(None)
+        )
+    )
+    for report in reports:
+        submitted = local(report.first_submitted_at)
+        assert submitted is not None
+        report.late = submitted.date() > period.deadline
 
 
 def ensure_period(year: int, month: int) -> Period:
