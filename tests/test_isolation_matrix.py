@@ -425,7 +425,35 @@ def _probe(app: Any, d: District, actor: str, endpoint: str, method: str, query:
     leaked = [m for m in B_MARKERS if m in text]
     if leaked and endpoint != "web.login":
         problems.append(f"{where} shows school B's data: {leaked}")
+    outside = sorted(_school_ids_in(resp) - _visible_to(d, actor))
+    if outside:
+        problems.append(f"{where} returns rows of schools {outside}")
     return problems
+
+
+def _visible_to(d: District, actor: str) -> set[int]:
+    return {d.school_a.id, d.school_c.id} if actor == "inspector" else {d.school_a.id}
+
+
+def _school_ids_in(resp: Any) -> set[int]:
+    """Every ``school_id`` in a JSON answer (lists and nested objects) - a leak without name markers."""
+    if not resp.is_json:
+        return set()
+    found: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            sid = node.get("school_id")
+            if isinstance(sid, int):
+                found.add(sid)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(resp.get_json(silent=True))
+    return found
 
 
 def test_bureau_admin_reaches_school_b(app: Any, district: District) -> None:
