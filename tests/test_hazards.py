@@ -191,6 +191,9 @@ def test_create_refusals_save_nothing(client: Any, district: District, this_mont
         "/api/v1/hazards", json=_body(school_id=district.school_a.id), headers=district.headers("official")
     )
     assert official.status_code == 403
+    # a source inspection must be one of the school's own (here: none exists at all)
+    foreign = client.post("/api/v1/hazards", json=_body(source_inspection_id=999), headers=a)
+    assert foreign.status_code == 422 and "source_inspection_id" in foreign.get_json()["errors"]
     assert _count(client.application, Hazard) == 0
 
 
@@ -199,12 +202,10 @@ def test_bureau_side_issues_notices_the_school_cannot_rewrite(
 ) -> None:
     a, insp = district.headers("admin_a"), district.headers("inspector")
     # an inspector records a finding of a spot check at a school of their cluster
-    resp = client.post(
-        "/api/v1/hazards", json=_body(school_id=district.school_a.id, source_inspection_id=77), headers=insp
-    )
+    resp = client.post("/api/v1/hazards", json=_body(school_id=district.school_a.id), headers=insp)
     assert resp.status_code == 201, resp.get_json()
     issued = resp.get_json()
-    assert issued["issued_by_bureau"] is True and issued["source_inspection_id"] == 77
+    assert issued["issued_by_bureau"] is True and issued["source_inspection_id"] is None
     # ... but not at a school outside it: not found
     assert (
         client.post("/api/v1/hazards", json=_body(school_id=district.school_b.id), headers=insp).status_code

@@ -268,7 +268,9 @@ def test_scoring_rounds_half_up_and_rebases_on_na(app: Any) -> None:
     )
     assert result.score == Decimal("89.5")
     assert result.section_scores_json() == {"X": ["85.00", "95.00"]}
-    # 0.5 rounds up: 100 × 199/200 = 99.5 exactly; 100 × 1991/2000 = 99.55 → 99.6
+    # a true tie at the second decimal rounds up: 100 × 397/400 = 99.25 → 99.3 (half-even would give 99.2)
+    tie = _rubric(_item("X1", "3"), max_points="400")
+    assert scoring.score_inspection(tie, {1: scoring.Entry(ItemOutcome.FAIL, 1)}).score == Decimal("99.3")
     half = _rubric(_item("X1", "1"), max_points="200")
     assert scoring.score_inspection(half, {1: scoring.Entry(ItemOutcome.FAIL, 1)}).score == Decimal("99.5")
     tricky = _rubric(_item("X1", "0.90"), max_points="20")

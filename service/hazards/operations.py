@@ -140,6 +140,7 @@ def create_hazard(data: Mapping[str, Any], *, today: date, by_bureau: bool) -> H
         raise DomainError({"school_id": [_("Missing data for required field.")]})
     if not by_bureau:
         ensure_month_open(school_id, period, today=today)
+    _check_source(school_id, data.get("source_inspection_id"))
     hazard = Hazard(
         school_id=school_id,
         **{k: data[k] for k in (*DESCRIPTIVE_FIELDS, *DATED_FIELDS) if k in data},
@@ -172,11 +173,26 @@ def update_hazard(hazard: Hazard, data: Mapping[str, Any], *, today: date, by_bu
             ensure_month_open(hazard.school_id, hazard.period, today=today)
             ensure_month_open(hazard.school_id, period, today=today)
         hazard.period_id = period.id if period else None
+    if "source_inspection_id" in data:
+        _check_source(hazard.school_id, data["source_inspection_id"])
     for key in (*DESCRIPTIVE_FIELDS, *DATED_FIELDS, "source_inspection_id"):
         if key in data:
             setattr(hazard, key, data[key])
     db.session.flush()
     return hazard
+
+
+def _check_source(school_id: int, inspection_id: int | None) -> None:
+    """The inspection a hazard came from must be one of the same school's (and visible in scope)."""
+    if inspection_id is None:
+        return
+    from service.inspections.models import Inspection  # hazards do not otherwise depend on inspections
+
+    found = db.session.scalar(
+        select(Inspection.id).where(Inspection.id == inspection_id, Inspection.school_id == school_id)
+    )
+    if found is None:
+        raise DomainError({"source_inspection_id": [_("No such inspection of this school.")]})
 
 
 def _move(hazard: Hazard, action: str, *, now: datetime, note: str = "") -> HazardTransition:
