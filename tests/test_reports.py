@@ -211,6 +211,8 @@ def test_locked_month_refuses_submission_until_unlock_granted(
     assert bad.status_code == 422
     req = client.post(f"/api/v1/periods/{p.id}/unlock-requests", json={"reason": "三月漏报，补交"}, headers=a)
     assert req.status_code == 201 and req.get_json()["state"] == "pending"
+    again = client.post(f"/api/v1/periods/{p.id}/unlock-requests", json={"reason": "再次申请解锁"}, headers=a)
+    assert again.status_code == 409  # one pending request per school and month
     req_id = req.get_json()["id"]
     assert client.post(f"/api/v1/unlock-requests/{req_id}/grant", json={}, headers=a).status_code == 403
     assert (

@@ -120,6 +120,13 @@ def request_unlock(
         raise DomainError({"reason": [_("Please give a reason (at least 4 characters).")]})
     if not period.is_locked(today):
         raise Conflict({"period_id": [_("The period is not locked; no unlock is needed.")]})
+    pending = select(UnlockRequest.id).where(
+        UnlockRequest.period_id == period.id, UnlockRequest.state == UnlockState.PENDING
+    )
+    if school_id is not None:
+        pending = pending.where(UnlockRequest.school_id == school_id)
+    if db.session.scalar(pending) is not None:
+        raise Conflict({"period_id": [_("A request for this month is already waiting for a decision.")]})
     actor = current_actor()
     req = UnlockRequest(period_id=period.id, reason=reason.strip(), requested_by_id=actor.user_id)
     if school_id is not None:
