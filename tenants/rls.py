@@ -15,6 +15,7 @@ no ``BYPASSRLS``; migrations run as the owner.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -108,3 +109,28 @@ def create_app_role_sql(role: str) -> list[str]:
 
 
 UNSAFE_ROLE_SQL = "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = :role"
+
+
+def _table_and_column(entry: str | tuple[str, str]) -> tuple[str, str]:
+    return (entry, "school_id") if isinstance(entry, str) else entry
+
+
+def enable_tenant_policies(op: Any, tables: Sequence[str | tuple[str, str]]) -> None:
+    """For a migration's ``upgrade``: put ``tables`` (name, or (name, tenant column)) behind the wall.
+
+    Row-level security exists only on PostgreSQL; on SQLite (the embedded demo) this does nothing.
+    """
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for entry in tables:
+        for stmt in policy_sql(*_table_and_column(entry)):
+            op.execute(stmt)
+
+
+def disable_tenant_policies(op: Any, tables: Sequence[str | tuple[str, str]]) -> None:
+    """For a migration's ``downgrade``: the reverse of :func:`enable_tenant_policies`."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for entry in tables:
+        for stmt in drop_policy_sql(_table_and_column(entry)[0]):
+            op.execute(stmt)

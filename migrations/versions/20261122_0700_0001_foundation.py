@@ -270,17 +270,11 @@ def upgrade() -> None:
             op.f("fk_clusters_supervisor_id_users"), "users", ["supervisor_id"], ["id"], ondelete="SET NULL"
         )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table, column in RLS_TABLES:
-            for stmt in rls.policy_sql(table, column):
-                op.execute(stmt)
+    rls.enable_tenant_policies(op, RLS_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table, _column in RLS_TABLES:
-            for stmt in rls.drop_policy_sql(table):
-                op.execute(stmt)
+    rls.disable_tenant_policies(op, RLS_TABLES)
     with op.batch_alter_table("clusters") as batch:
         batch.drop_constraint(op.f("fk_clusters_supervisor_id_users"), type_="foreignkey")
     op.drop_table("inspector_clusters")

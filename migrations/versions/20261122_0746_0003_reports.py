@@ -240,17 +240,11 @@ def upgrade() -> None:
         op.f("ix_report_transitions_school_id"), "report_transitions", ["school_id"], unique=False
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.policy_sql(table):
-                op.execute(stmt)
+    rls.enable_tenant_policies(op, RLS_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.drop_policy_sql(table):
-                op.execute(stmt)
+    rls.disable_tenant_policies(op, RLS_TABLES)
     op.drop_index(op.f("ix_report_transitions_school_id"), table_name="report_transitions")
     op.drop_index(op.f("ix_report_transitions_report_id"), table_name="report_transitions")
     op.drop_table("report_transitions")

@@ -239,17 +239,11 @@ def upgrade() -> None:
         op.f("ix_inspection_item_results_school_id"), "inspection_item_results", ["school_id"], unique=False
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.policy_sql(table):
-                op.execute(stmt)
+    rls.enable_tenant_policies(op, RLS_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.drop_policy_sql(table):
-                op.execute(stmt)
+    rls.disable_tenant_policies(op, RLS_TABLES)
     op.drop_index(op.f("ix_inspection_item_results_school_id"), table_name="inspection_item_results")
     op.drop_index(op.f("ix_inspection_item_results_item_id"), table_name="inspection_item_results")
     op.drop_index(op.f("ix_inspection_item_results_inspection_id"), table_name="inspection_item_results")

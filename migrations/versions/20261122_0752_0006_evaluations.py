@@ -121,17 +121,11 @@ def upgrade() -> None:
         op.f("ix_evaluation_ratings_school_id"), "evaluation_ratings", ["school_id"], unique=False
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.policy_sql(table):
-                op.execute(stmt)
+    rls.enable_tenant_policies(op, RLS_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.drop_policy_sql(table):
-                op.execute(stmt)
+    rls.disable_tenant_policies(op, RLS_TABLES)
     op.drop_index(op.f("ix_evaluation_ratings_school_id"), table_name="evaluation_ratings")
     op.drop_index(op.f("ix_evaluation_ratings_evaluation_id"), table_name="evaluation_ratings")
     op.drop_table("evaluation_ratings")

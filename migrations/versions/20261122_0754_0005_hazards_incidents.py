@@ -276,17 +276,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_vetoes_school_id"), "vetoes", ["school_id"], unique=False)
     op.create_index("ix_vetoes_window", "vetoes", ["starts_on", "ends_on"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.policy_sql(table):
-                op.execute(stmt)
+    rls.enable_tenant_policies(op, RLS_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in RLS_TABLES:
-            for stmt in rls.drop_policy_sql(table):
-                op.execute(stmt)
+    rls.disable_tenant_policies(op, RLS_TABLES)
     op.drop_index("ix_vetoes_window", table_name="vetoes")
     op.drop_index(op.f("ix_vetoes_school_id"), table_name="vetoes")
     op.drop_index(op.f("ix_vetoes_inspection_id"), table_name="vetoes")
