@@ -9,11 +9,15 @@ from service.hazards.models import Hazard, HazardTransition
 from service.incidents.models import Incident
 from service.incidents.vetoes import Veto
 from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionItemResult
+from service.jobs.models import JobRun, JobRunLog
 from service.org.models import Bureau, CanteenMode, Cluster, School, SchoolType
 from service.periods.models import Period, UnlockRequest
+from service.rankings.models import RankingEntry, RankingSnapshot
 from service.reports.models import MonthlyReport, ReportTransition
 from service.rubrics.guard import install_immutability_guard
 from service.rubrics.models import Rubric, RubricItem, RubricSection, RubricVersion
+from service.rules.models import RuleSet
+from service.scoring.models import SchoolMonthScore
 from service.staff.models import CertificateWarning, StaffMember
 from tenants import TenantOwned, install_tenant_scoping
 
@@ -42,15 +46,21 @@ __all__ = [
     "Incident",
     "Inspection",
     "InspectionItemResult",
+    "JobRun",
+    "JobRunLog",
     "MonthlyReport",
     "Period",
+    "RankingEntry",
+    "RankingSnapshot",
     "ReportTransition",
     "Role",
     "Rubric",
     "RubricItem",
     "RubricSection",
     "RubricVersion",
+    "RuleSet",
     "School",
+    "SchoolMonthScore",
     "SchoolType",
     "StaffMember",
     "UnlockRequest",

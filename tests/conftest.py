@@ -82,10 +82,13 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         services.PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
+        # Serialise role creation across parallel test processes on a fresh server (CREATE ROLE races).
+        conn.execute(text("SELECT pg_advisory_lock(714001)"))
         for role, extra in ((OWNER_ROLE, ""), (APP_ROLE, " NOBYPASSRLS")):
             exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
             if not exists:
                 conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER{extra}"))
+        conn.execute(text("SELECT pg_advisory_unlock(714001)"))
         _drop_stale_databases(conn)
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"))

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -135,6 +136,9 @@ class Inspection(Audited, TenantOwned, Base):
     grade: Mapped[Grade | None] = mapped_column(str_enum(Grade, "inspection_grade"), nullable=True)
     # {section code: [points, possible]} as decimal strings, e.g. {"A": ["5.00", "10.00"]}.
     section_scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A spot inspection set aside by an upheld appeal: kept for the record, left out of every score.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    excluded_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     period: Mapped[Period] = relationship()

@@ -1,0 +1,1 @@
+"""Bureau-editable rule settings: scoring and ranking weights, and commendation rules (versioned)."""
