@@ -1,6 +1,7 @@
 """Imports every model so the metadata is complete, and installs the tenant hooks on the session."""
 
 from service.accounts.models import ApiToken, Role, User, inspector_clusters
+from service.appeals.models import InspectionAppeal, InspectionAppealTransition
 from service.audit import trail  # noqa: F401 - records changes of Audited models on flush
 from service.audit.models import AuditEntry
 from service.db import Base, HouqinSession
@@ -45,6 +46,8 @@ __all__ = [
     "HazardTransition",
     "Incident",
     "Inspection",
+    "InspectionAppeal",
+    "InspectionAppealTransition",
     "InspectionItemResult",
     "JobRun",
     "JobRunLog",

@@ -17,6 +17,7 @@ _subscribers: dict[str, list[Handler]] = defaultdict(list)
 
 REPORT_ACCEPTED = "report.accepted"
 REPORT_REOPENED = "report.reopened"
+INSPECTION_APPEAL_UPHELD = "inspection.appeal_upheld"
 
 
 def subscribe(event: str, handler: Handler) -> Handler:

@@ -1,0 +1,1 @@
+"""Spot-inspection appeals (申诉)."""
