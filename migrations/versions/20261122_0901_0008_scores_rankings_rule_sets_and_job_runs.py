@@ -108,9 +108,6 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ranking_snapshots")),
-        sa.UniqueConstraint(
-            "kind", "key", "input_hash", name=op.f("uq_ranking_snapshots_kind_key_input_hash")
-        ),
     )
     op.create_index("ix_ranking_snapshots_kind_key", "ranking_snapshots", ["kind", "key"], unique=False)
     op.create_table(

@@ -5,7 +5,7 @@ year whose inputs changed writes a NEW snapshot (the newest is the current one; 
 history officials can go back to); recomputing with unchanged inputs finds the snapshot with the same
 ``input_hash`` and writes nothing. ``payload_hash`` is the SHA-256 of the canonical serialisation of
 the snapshot's contents (:func:`service.rankings.engine.payload_bytes`), the same bytes on every run
-with the same inputs.
+with the same inputs (the job holds a transaction-level advisory lock, so two runs never race).
 
 Entries are school-owned (a school sees its own line); the header is bureau-level and holds no
 school's numbers.
@@ -65,10 +65,9 @@ ENTRY_STATUS_LABELS = {
 
 class RankingSnapshot(Base):
     __tablename__ = "ranking_snapshots"
-    __table_args__ = (
-        UniqueConstraint("kind", "key", "input_hash"),
-        Index("ix_ranking_snapshots_kind_key", "kind", "key"),
-    )
+    # Not unique on (kind, key, input_hash): inputs may go back to an earlier state (a report reopened,
+    # then accepted unchanged), and the history then holds A, B, A - the newest row is the current one.
+    __table_args__ = (Index("ix_ranking_snapshots_kind_key", "kind", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[RankingKind] = mapped_column(str_enum(RankingKind, "ranking_kind"))
