@@ -27,6 +27,7 @@ ID_PARAMS = {
     "incident_id": lambda d: d.incident_b_id,
     "evaluation_id": lambda d: d.evaluation_b_id,
     "inspection_id": lambda d: d.inspection_b_id,
+    "appeal_id": lambda d: d.appeal_b_id,
 }
 # Fixed values for parameters that are not school-owned ids. Rubrics are bureau-level: the district
 # fixture seeds the default ones, so id 1 exists for each of these and the routes answer 200/403.
@@ -153,6 +154,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "occurred_at": "2025-03-03T09:00:00+08:00",
     },
     ("incidents.IncidentItem", "PATCH"): lambda d: {"description": "被改写", "crowd_crush": False},
+    ("appeals.Appeals", "POST"): lambda d: {"inspection_id": d.spot_b_id, "reason": "矩阵测试：冒名申诉"},
+    ("appeals.AppealDecision", "POST"): lambda d: {"outcome": "upheld", "note": "矩阵测试裁决"},
     ("web.report_action", "POST"): lambda d: {"action": "accept"},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
@@ -183,6 +186,7 @@ COLLECTION_EXPECT = {
     ("hazards.Hazards", "POST"): {404},  # body names school B → not found
     ("incidents.Incidents", "POST"): {404},  # body names school B → not found
     ("inspections.Inspections", "POST"): {404},  # body names school B → not found
+    ("appeals.Appeals", "POST"): {404},  # body names B's spot inspection → not found
     # Bureau roles and inspectors (their cluster only); school admins are refused.
     ("excel.CompletenessExport", "GET"): {200, 403},
 }
@@ -232,6 +236,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
             ),
             "schools": rows(select(School.id).order_by(School.id)),
             **_b_hazard_rows(rows, d),
+            **_b_appeal_rows(rows, d),
             "reports": rows(
                 select(*MonthlyReport.__table__.c).where(MonthlyReport.school_id == d.school_b.id)
             ),
@@ -298,6 +303,7 @@ def b_records(app: Any, district: District) -> District:
             district.unlock_b_id = unlock.id  # type: ignore[attr-defined]
             _b_inspection(district, period, report)
             _b_hazards(district, period)
+            _b_appeal(district, period)
             period_id = period.id
         db.session.remove()
     # B's staff member evaluated for the month (a B-owned evaluation with a rating)
@@ -548,4 +554,65 @@ def _b_hazard_rows(rows: Any, d: District) -> dict[str, Any]:
         ),
         "incidents": rows(select(*Incident.__table__.c).where(Incident.school_id == b)),
         "vetoes": rows(select(*Veto.__table__.c).where(Veto.school_id == b).order_by(Veto.id)),
+    }
+
+
+# --- spot-inspection appeals (service/appeals) ------------------------------------------------------
+
+B_MARKERS += ("乙校申诉理由",)
+
+
+def _b_appeal(district: District, period: Any) -> None:
+    """School B's spot inspection (by the bureau admin) and B's open appeal against it, with its log."""
+    from datetime import date
+    from decimal import Decimal
+
+    from service.appeals.models import AppealState, InspectionAppeal, InspectionAppealTransition
+    from service.db import db
+    from service.inspections.models import Grade, Inspection, InspectionKind, InspectionMode
+    from service.rubrics.models import RubricKind
+    from service.rubrics.operations import current_version
+
+    spot = Inspection(
+        kind=InspectionKind.CANTEEN,
+        mode=InspectionMode.SPOT,
+        rubric_version_id=current_version(RubricKind.CANTEEN).id,
+        period_id=period.id,
+        inspected_on=date(2025, 3, 12),
+        inspector_name="督查组",
+        inspector_user_id=district.admin.id,
+        score=Decimal("88.0"),
+        grade=Grade.B,
+        section_scores={},
+    )
+    db.session.add(spot)
+    db.session.flush()
+    appeal = InspectionAppeal(
+        inspection_id=spot.id, reason="乙校申诉理由", state=AppealState.SUBMITTED, due_on=date(2025, 3, 26)
+    )
+    db.session.add(appeal)
+    db.session.flush()
+    db.session.add(
+        InspectionAppealTransition(
+            appeal_id=appeal.id,
+            from_state=None,
+            to_state=AppealState.SUBMITTED,
+            action="file",
+            note="乙校申诉理由",
+        )
+    )
+    db.session.commit()
+    district.spot_b_id = spot.id  # type: ignore[attr-defined]
+    district.appeal_b_id = appeal.id  # type: ignore[attr-defined]
+
+
+def _b_appeal_rows(rows: Any, d: District) -> dict[str, Any]:
+    from service.appeals.models import InspectionAppeal, InspectionAppealTransition
+
+    b = d.school_b.id
+    return {
+        "appeals": rows(select(*InspectionAppeal.__table__.c).where(InspectionAppeal.school_id == b)),
+        "appeal_transitions": rows(
+            select(*InspectionAppealTransition.__table__.c).where(InspectionAppealTransition.school_id == b)
+        ),
     }
