@@ -68,4 +68,6 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         # above it for the multipart overhead.
         "EXCEL_MAX_BYTES": int(env.get("EXCEL_MAX_BYTES", str(5 * 1024 * 1024))),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(6 * 1024 * 1024))),
+        # Accepting or reopening a report (or upholding an appeal) re-ranks its month, term and year.
+        "RANKINGS_ON_EVENTS": env.get("RANKINGS_ON_EVENTS", "1") not in ("0", "false", "False"),
     }

@@ -12,4 +12,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=30),
         "kwargs": {"scope": TenantScope.bureau().to_json()},
     },
+    # DHIS2's lesson: acceptance already re-ranks incrementally; the nightly run only catches what no
+    # event announced (a deadline moved, a hazard went overdue at midnight, a rule changed).
+    "nightly-open-period-rankings": {
+        "task": "tasks.rankings.recompute_open_periods",
+        "schedule": crontab(hour=2, minute=0),
+        "kwargs": {"scope": TenantScope.bureau().to_json()},
+    },
 }

@@ -20,13 +20,18 @@ log = logging.getLogger(__name__)
 _KEY = "houqin_outbox"
 
 
-def enqueue_task(name: str, *, scope: TenantScope, **kwargs: Any) -> None:
+def enqueue_task(name: str, *, scope: TenantScope, system: bool = False, **kwargs: Any) -> None:
     """Queue task ``name`` with JSON ``kwargs`` for after the current transaction commits.
 
     The task's scope must lie within the caller's: a school cannot start work for another school.
+    ``system=True`` is for follow-up work the domain itself decides on (a domain-event subscriber
+    queueing the district-wide re-ranking after an inspector upholds an appeal): the task and its
+    arguments come from our code, not from the caller, so the caller's narrower scope does not limit it.
     """
     caller = current_scope()
-    if not (caller.is_bureau or (not scope.is_bureau and scope.school_ids <= caller.school_ids)):
+    if system:
+        pass
+    elif not (caller.is_bureau or (not scope.is_bureau and scope.school_ids <= caller.school_ids)):
         raise TenantViolation(f"cannot queue a task for {scope} from {caller}")
     session = db.session()
     if not session.in_transaction():

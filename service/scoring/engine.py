@@ -55,8 +55,8 @@ HUNDRED = literal(Decimal(100), N)
 
 
 def _greatest(a: Any, b: Any) -> Any:
-    """GREATEST(a, b) that SQLite understands too (NULL if a is NULL)."""
-    return case((a >= b, a), else_=b)
+    """GREATEST(a, b) that SQLite understands too (NULL if a is NULL: a missing area stays missing)."""
+    return case((a.is_(None), null()), (a >= b, a), else_=b)
 
 
 def _least(a: Any, b: Any) -> Any:
