@@ -26,12 +26,61 @@ SCORING_DEFAULTS: dict[str, Any] = {
 }
 
 COMMENDATION_DEFAULTS: dict[str, Any] = {
+    # A school or person this many points below a threshold is stored as a near miss (with why not).
+    "near_miss_points": "3",
     # 先进单位: top share of the composite within the peer group, data complete, no veto.
-    "advanced_unit": {"peer_group_share_percent": "10", "require_complete_data": True},
-    # 放心食堂: canteen mean at least this, every spot canteen inspection graded A, no food veto.
-    "trusted_canteen": {"min_canteen_mean": "95", "spot_grade": "A"},
+    "advanced_unit": {
+        "peer_group_share_percent": "10",
+        "require_complete_data": True,
+        # The veto rules (service/incidents/vetoes.py codes) that bar it, among those a veto names.
+        "veto_rules": [
+            "food_poisoning_at_fault",
+            "unlicensed",
+            "banned_food",
+            "meal_not_sampled",
+            "fine_or_heavier",
+            "liability_casualty",
+            "major_fire",
+            "building_collapse",
+            "crowd_crush",
+            "crime_poor_management",
+            "hidden_or_late_food",
+            "hidden_or_late",
+            "falsified_data",
+            "failed_veto_item",
+        ],
+    },
+    # 放心食堂: canteen mean at least this, every spot canteen inspection graded A (and at least this
+    # many of them in the period), no food veto.
+    "trusted_canteen": {
+        "min_canteen_mean": "95",
+        "spot_grade": "A",
+        "min_spot_inspections": 1,
+        "veto_rules": [
+            "food_poisoning_at_fault",
+            "unlicensed",
+            "banned_food",
+            "meal_not_sampled",
+            "hidden_or_late_food",
+            "falsified_data",
+            "failed_veto_item",
+        ],
+    },
     # 平安校园: safety mean at least this, no overdue hazard at the period's end, no safety veto.
-    "safe_campus": {"min_safety_mean": "95", "no_overdue_hazard_at_end": True},
+    "safe_campus": {
+        "min_safety_mean": "95",
+        "no_overdue_hazard_at_end": True,
+        "veto_rules": [
+            "liability_casualty",
+            "major_fire",
+            "building_collapse",
+            "crowd_crush",
+            "crime_poor_management",
+            "hidden_or_late",
+            "falsified_data",
+            "failed_veto_item",
+        ],
+    },
     # 优秀后勤人员: person mean at least this, within the district share, at most one per N staff of a
     # school, at least this many months in post, no staff veto.
     "outstanding_staff": {
@@ -39,5 +88,6 @@ COMMENDATION_DEFAULTS: dict[str, Any] = {
         "district_share_percent": "5",
         "staff_per_award": 10,
         "min_months_in_post": 6,
+        "veto_rules": ["falsified_data"],
     },
 }
