@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Numeric,
-    String,
     and_,
     case,
     func,
@@ -447,7 +446,7 @@ def build_snapshot(
             previous.c.rank_overall,
             movement,
             literal(False),
-            literal("[]", String),
+            literal([], RankingEntry.__table__.c.veto_blocks.type),
         )
         .select_from(ranks)
         .outerjoin(previous, previous.c.school_id == ranks.c.school_id)
