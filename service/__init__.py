@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.accounts.api import blp as accounts_api
     from service.appeals.api import blp as appeals_api
     from service.audit.api import blp as audit_api
+    from service.commendations.api import blp as commendations_api
     from service.evaluations.api import blp as evaluations_api
     from service.excel.api import blp as excel_api
     from service.hazards.api import blp as hazards_api
@@ -70,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(hazards_api)
     api.register_blueprint(incidents_api)
     api.register_blueprint(excel_api)
+    api.register_blueprint(commendations_api)
     api.register_blueprint(appeals_api)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)

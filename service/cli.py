@@ -24,6 +24,7 @@ from werkzeug.serving import run_simple
 from service import create_app, migrate
 from service.accounts.models import Role
 from service.accounts.operations import create_user
+from service.commendations.cli import commendations_cli
 from service.config import INSTANCE_DIR
 from service.core.errors import DomainError
 from service.db import db, make_engine
@@ -257,6 +258,7 @@ cli.add_command(users_cli)
 cli.add_command(schools_cli)
 cli.add_command(clusters_cli)
 cli.add_command(demo)
+cli.add_command(commendations_cli)
 
 
 def main() -> None:

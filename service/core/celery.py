@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery
 
-TASK_MODULES = ["tasks.staff", "tasks.rankings"]
+TASK_MODULES = ["tasks.staff", "tasks.rankings", "tasks.commendations"]
 LONGEST_TASK_SECONDS = 3600
 
 

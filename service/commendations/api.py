@@ -1,0 +1,254 @@
+"""REST endpoints for commendations (表彰): rules, rounds, candidates, decisions, certificates, the list.
+
+Who sees what: bureau admins and officials see every round and candidate, inspectors those of their
+cluster's schools (tenancy), and a school admin only the approved awards of published rounds of
+their own school - the candidate lists under review are the bureau's deliberation. Only the bureau
+admin changes anything: the rules, proposing, deciding, publishing (403 for the others).
+
+Proposing: ``POST /rounds`` with ``{kind, key}`` queues the job through the outbox and answers 202
+with the round (``computed_at`` stays empty until the job has run); ``?sync=1`` computes in the request
+and answers 200 - fine for a district of a few dozen schools (the job reads one ranking snapshot and
+a handful of set-based queries). Publishing renders every certificate in the request (about 0.2 s
+each).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from service.accounts.auth import ensure_role
+from service.accounts.models import Role
+from service.commendations import operations
+from service.commendations.export import published_workbook
+from service.commendations.models import CommendationCandidate, CommendationRound, Decision
+from service.commendations.schemas import (
+    CandidateDecisionIn,
+    CandidateListArgs,
+    CandidateOut,
+    ProposeArgs,
+    QueuedOut,
+    RoundIn,
+    RoundListArgs,
+    RoundOut,
+    RulesIn,
+    RulesOut,
+)
+from service.core.errors import Conflict, NotFound
+from service.core.lookup import get_or_404
+from service.core.outbox import enqueue_task
+from service.core.pagination import paginate
+from service.core.schemas import PageArgs
+from service.core.types import utcnow
+from service.db import db
+from service.excel.common import XLSX_MIMETYPE
+from tenants import TenantScope
+
+blp = Blueprint(
+    "commendations", __name__, url_prefix="/api/v1/commendations", description="表彰 Commendations"
+)
+
+
+def _user() -> Any:
+    return current_user._get_current_object()
+
+
+def _school_side() -> bool:
+    return current_user.role is Role.SCHOOL_ADMIN
+
+
+def _round(round_id: int) -> CommendationRound:
+    """A round; school admins see published rounds only."""
+    row = get_or_404(CommendationRound, round_id)
+    if _school_side() and not row.is_published:
+        raise NotFound()
+    return row
+
+
+def _candidate(candidate_id: int) -> CommendationCandidate:
+    """A candidate in scope; school admins see approved awards of published rounds only."""
+    stmt = (operations.awards_visible_stmt() if _school_side() else select(CommendationCandidate)).where(
+        CommendationCandidate.id == candidate_id
+    )
+    cand = db.session.scalars(stmt).one_or_none()
+    if cand is None:
+        raise NotFound()
+    return cand
+
+
+def _download(data: bytes, mimetype: str, ascii_name: str, utf8_name: str) -> Response:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name)
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@blp.route("/rules")
+class Rules(MethodView):
+    @blp.response(200, RulesOut)
+    def get(self) -> Any:
+        """The commendation rules in force: thresholds, shares, quotas and the vetoes that bar each."""
+        version, settings = operations.current_rules()
+        return {"version": version, "settings": settings}
+
+    @blp.arguments(RulesIn)
+    @blp.response(200, RulesOut)
+    def put(self, data: dict[str, Any]) -> Any:
+        """Change the rules (bureau admin): stored as a new version; earlier rounds keep theirs."""
+        ensure_role(Role.BUREAU_ADMIN)
+        version, settings = operations.update_rules(
+            _json_ready(data["settings"]), note=data["note"], user=_user()
+        )
+        db.session.commit()
+        return {"version": version, "settings": settings}
+
+
+def _json_ready(value: Any) -> Any:
+    """Loaded settings back to JSON values (decimals stay strings, as the defaults keep them)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@blp.route("/rounds")
+class Rounds(MethodView):
+    @blp.arguments(RoundListArgs, location="query")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, RoundOut(many=True))
+    def get(self, filters: dict[str, Any], page: dict[str, Any]) -> Any:
+        """Commendation rounds, newest period first (school admins: published ones)."""
+        stmt = operations.list_rounds(
+            kind=filters["kind"].value if "kind" in filters else None,
+            state=filters["state"].value if "state" in filters else None,
+            published_only=_school_side(),
+        )
+        return paginate(stmt, **page)
+
+    @blp.arguments(RoundIn)
+    @blp.arguments(ProposeArgs, location="query")
+    @blp.response(202, QueuedOut)
+    def post(self, data: dict[str, Any], args: dict[str, Any]) -> Any:
+        """Propose (or re-propose) the candidates of a term or year (bureau admin); 409 once published.
+
+        Queued as ``tasks.commendations.propose`` (202); ``?sync=1`` computes now (200).
+        """
+        ensure_role(Role.BUREAU_ADMIN)
+        kind, key = data["kind"].value, data["key"]
+        if args["sync"]:
+            row = operations.propose(kind, key, user=_user())
+            db.session.commit()
+            return {"queued": False, "task": "", "round": row}, 200
+        row = operations.open_round(kind, key, user=_user())
+        enqueue_task(
+            operations.PROPOSE_TASK, scope=TenantScope.bureau(), kind=kind, key=key, user_id=_user().id
+        )
+        db.session.commit()
+        return {"queued": True, "task": operations.PROPOSE_TASK, "round": row}
+
+
+@blp.route("/rounds/<int:round_id>")
+class RoundItem(MethodView):
+    @blp.response(200, RoundOut)
+    def get(self, round_id: int) -> Any:
+        return _round(round_id)
+
+
+@blp.route("/rounds/<int:round_id>/candidates")
+class RoundCandidates(MethodView):
+    @blp.arguments(CandidateListArgs, location="query")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, CandidateOut(many=True))
+    def get(self, filters: dict[str, Any], page: dict[str, Any], round_id: int) -> Any:
+        """The round's candidates in scope with the reasons each qualifies or not."""
+        row = _round(round_id)
+        stmt = operations.candidates(
+            row,
+            commendation=filters["commendation"].value if "commendation" in filters else None,
+            qualifies=filters.get("qualifies"),
+            decision=filters["decision"].value if "decision" in filters else None,
+            awards_only=_school_side(),
+        )
+        return paginate(stmt, **page)
+
+
+@blp.route("/rounds/<int:round_id>/publish")
+class PublishRound(MethodView):
+    @blp.response(200, RoundOut)
+    def post(self, round_id: int) -> Any:
+        """Freeze the list (bureau admin): every qualifying candidate must be decided; numbers the
+        approved awards and stores a certificate PDF for each. Any later change answers 409."""
+        row = _round(round_id)
+        ensure_role(Role.BUREAU_ADMIN)
+        operations.publish(row, user=_user(), now=utcnow())
+        db.session.commit()
+        return row
+
+
+@blp.route("/rounds/<int:round_id>/awards.xlsx")
+class AwardsWorkbook(MethodView):
+    @blp.doc(responses={"200": {"description": "the published list (xlsx)"}})
+    def get(self, round_id: int) -> Any:
+        """The published list of approved awards in scope as a workbook; 409 before publication."""
+        row = _round(round_id)
+        if not row.is_published:
+            raise Conflict({"round": [_("The list is not published yet.")]})
+        awards = list(db.session.scalars(operations.candidates(row, awards_only=True)))
+        return _download(
+            published_workbook(row, awards),
+            XLSX_MIMETYPE,
+            f"houqin-commendations-{row.key}.xlsx",
+            f"表彰名单-{row.key}.xlsx",
+        )
+
+
+@blp.route("/candidates/<int:candidate_id>")
+class CandidateItem(MethodView):
+    @blp.response(200, CandidateOut)
+    def get(self, candidate_id: int) -> Any:
+        return _candidate(candidate_id)
+
+
+@blp.route("/candidates/<int:candidate_id>/decision")
+class CandidateDecision(MethodView):
+    @blp.arguments(CandidateDecisionIn)
+    @blp.response(200, CandidateOut)
+    def post(self, data: dict[str, Any], candidate_id: int) -> Any:
+        """Approve or reject a qualifying candidate with a comment (required to reject); bureau admin."""
+        cand = _candidate(candidate_id)
+        ensure_role(Role.BUREAU_ADMIN)
+        operations.decide(cand, Decision(data["decision"]), data["comment"], user=_user(), now=utcnow())
+        db.session.commit()
+        return cand
+
+
+@blp.route("/candidates/<int:candidate_id>/certificate.pdf")
+class Certificate(MethodView):
+    @blp.doc(responses={"200": {"description": "the certificate as issued (PDF)"}})
+    def get(self, candidate_id: int) -> Any:
+        """The stored certificate of a published award (the same bytes on every download)."""
+        cand = _candidate(candidate_id)
+        cert = operations.certificate_of(cand)
+        if cert is None:
+            raise NotFound()
+        return _download(
+            cert.pdf,
+            "application/pdf",
+            f"certificate-{cert.certificate_no}.pdf",
+            f"荣誉证书-{cert.certificate_no}.pdf",
+        )
