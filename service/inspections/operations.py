@@ -166,6 +166,11 @@ def update_inspection(inspection: Inspection, data: Mapping[str, Any], *, today:
     The inspection keeps its rubric version: results are checked against, and scored with, the
     version it was created with, even if a newer one has been published since.
     """
+    if inspection.excluded:
+        # Set aside by an upheld appeal: editing would re-score it and bring its vetoes back.
+        raise Conflict(
+            {"id": [_("This inspection was set aside by an upheld appeal and can no longer be changed.")]}
+        )
     if inspection.mode is InspectionMode.SELF:
         ensure_editable(_report_of(inspection), today=today)
     version = rubrics.get_version(inspection.rubric_version_id)

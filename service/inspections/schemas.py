@@ -92,6 +92,8 @@ class InspectionOut(Schema):
     mode_label = fields.Function(lambda i: label(INSPECTION_MODE_LABELS, i.mode))
     rubric_version_id = fields.Integer()
     rubric_version = fields.Function(lambda i: i.rubric_version.version)
+    excluded = fields.Boolean()  # set aside by an upheld appeal: left out of every score
+    excluded_reason = fields.String()
     period_id = fields.Integer()
     period = fields.Function(lambda i: i.period.code)
     report_id = fields.Integer(allow_none=True)
