@@ -56,6 +56,44 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any) -> None:
     assert "Demo year: 11个月 months" in out and "S014 钢城路小学" in out and "S024 长岭镇初级中学" in out
     visible_schools("admin")
     _check_demo_year(client)
+    assert "排名 Rankings" in out and "表彰候选 Commendation candidates" in out
+    with app.app_context():
+        _check_demo_rankings_and_candidates()
+
+
+def _check_demo_rankings_and_candidates() -> None:
+    """The engine ran over the demo year: real rankings, and candidates that leave out S024."""
+    from sqlalchemy import select
+
+    from service.commendations.models import CommendationCandidate
+    from service.db import db
+    from service.org.models import School
+    from service.rankings.models import EntryStatus, RankingKind
+    from service.rankings.operations import current_snapshot, entries_of
+    from tenants import TenantScope, use_scope
+
+    with use_scope(TenantScope.bureau()):
+        codes = {s.id: s.code for s in db.session.scalars(select(School))}
+        year = current_snapshot(RankingKind.YEAR, "2025-2026")
+        assert year is not None and len(year.payload_hash) == 64
+        entries = entries_of(year)
+        assert sum(e.status is EntryStatus.RANKED for e in entries) >= 25
+        by_code = {codes[e.school_id]: e for e in entries}
+        assert by_code["S024"].vetoed and "advanced_unit" in by_code["S024"].veto_blocks
+        leaders = {
+            codes[e.school_id]
+            for e in entries
+            if e.rank_peer == 1 and not e.vetoed and e.months_counted == e.months_expected
+        }
+        qualifying = db.session.scalars(
+            select(CommendationCandidate).where(CommendationCandidate.qualifies.is_(True))
+        ).all()
+        advanced = {codes[c.school_id] for c in qualifying if c.commendation.value == "advanced_unit"}
+        assert leaders and leaders <= advanced  # every clean peer-group leader is proposed
+        barred = {"advanced_unit", "trusted_canteen"}
+        assert not [c for c in qualifying if codes[c.school_id] == "S024" and c.commendation.value in barred]
+        month = current_snapshot(RankingKind.MONTH, "2026-10")
+        assert month is not None and any(e.rank_overall == 1 for e in entries_of(month))
 
 
 def _all(client: Any, url: str) -> list[dict[str, Any]]:

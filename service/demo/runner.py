@@ -77,4 +77,25 @@ def rank_demo_year() -> str:
                 lines.append(
                     f"  {last.code} 第一名 top school: {school.code} {school.name}（{top[0].score}）"
                 )
+    lines.append(propose_demo_commendations())
     return "\n".join(lines)
+
+
+def propose_demo_commendations() -> str:
+    """Propose the 2025/26 school year's commendations (the bureau then approves them in the UI)."""
+    from sqlalchemy import select
+
+    from service.commendations import operations as commendations
+    from service.commendations.models import CommendationCandidate
+
+    round_ = commendations.propose("year", "2025-2026")
+    rows = db.session.scalars(
+        select(CommendationCandidate).where(
+            CommendationCandidate.round_id == round_.id, CommendationCandidate.qualifies.is_(True)
+        )
+    ).all()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row.commendation)] = counts.get(str(row.commendation), 0) + 1
+    listed = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return f"  表彰候选 Commendation candidates 2025-2026 学年: {listed}"
