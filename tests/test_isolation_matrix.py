@@ -28,6 +28,7 @@ ID_PARAMS = {
     "evaluation_id": lambda d: d.evaluation_b_id,
     "inspection_id": lambda d: d.inspection_b_id,
     "appeal_id": lambda d: d.appeal_b_id,
+    "candidate_id": lambda d: d.candidate_b_id,
 }
 # Fixed values for parameters that are not school-owned ids. Rubrics are bureau-level: the district
 # fixture seeds the default ones, so id 1 exists for each of these and the routes answer 200/403.
@@ -38,6 +39,7 @@ OTHER_PARAMS = {
     "version_id": 1,
     "item_id": 1,
     "period_id": 1,  # bureau-level; created by the b_records fixture
+    "round_id": 1,  # a published commendation round (bureau-level) holding B's award
 }
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -156,6 +158,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("incidents.IncidentItem", "PATCH"): lambda d: {"description": "被改写", "crowd_crush": False},
     ("appeals.Appeals", "POST"): lambda d: {"inspection_id": d.spot_b_id, "reason": "矩阵测试：冒名申诉"},
     ("appeals.AppealDecision", "POST"): lambda d: {"outcome": "upheld", "note": "矩阵测试裁决"},
+    ("commendations.Rules", "PUT"): lambda d: {"settings": {"near_miss_points": "50"}, "note": "矩阵"},
+    ("commendations.Rounds", "POST"): lambda d: {"kind": "term", "key": "2024-2025-2"},
+    ("commendations.PublishRound", "POST"): lambda d: None,
+    ("commendations.CandidateDecision", "POST"): lambda d: {"decision": "rejected", "comment": "矩阵测试"},
     ("web.report_action", "POST"): lambda d: {"action": "accept"},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
@@ -189,6 +195,16 @@ COLLECTION_EXPECT = {
     ("appeals.Appeals", "POST"): {404},  # body names B's spot inspection → not found
     # Bureau roles and inspectors (their cluster only); school admins are refused.
     ("excel.CompletenessExport", "GET"): {200, 403},
+    # Commendations: everyone reads the rules and a published round (its lines in scope only);
+    # only the bureau admin changes rules, proposes and publishes.
+    ("commendations.Rules", "GET"): {200},
+    ("commendations.Rules", "PUT"): {403},
+    ("commendations.Rounds", "GET"): {200},
+    ("commendations.Rounds", "POST"): {403},
+    ("commendations.RoundItem", "GET"): {200},
+    ("commendations.RoundCandidates", "GET"): {200},
+    ("commendations.PublishRound", "POST"): {403},
+    ("commendations.AwardsWorkbook", "GET"): {200},
 }
 
 B_MARKERS: tuple[str, ...] = (
@@ -237,6 +253,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
             "schools": rows(select(School.id).order_by(School.id)),
             **_b_hazard_rows(rows, d),
             **_b_appeal_rows(rows, d),
+            **_b_commendation_rows(rows, d),
             "reports": rows(
                 select(*MonthlyReport.__table__.c).where(MonthlyReport.school_id == d.school_b.id)
             ),
@@ -308,6 +325,7 @@ def b_records(app: Any, district: District) -> District:
         db.session.remove()
     # B's staff member evaluated for the month (a B-owned evaluation with a rating)
     district.evaluation_b_id = evaluate_all_staff(app, district.school_b.id, period_id)[0]  # type: ignore[attr-defined]
+    _b_commendation(app, district)
     return district
 
 
@@ -614,5 +632,88 @@ def _b_appeal_rows(rows: Any, d: District) -> dict[str, Any]:
         "appeals": rows(select(*InspectionAppeal.__table__.c).where(InspectionAppeal.school_id == b)),
         "appeal_transitions": rows(
             select(*InspectionAppealTransition.__table__.c).where(InspectionAppealTransition.school_id == b)
+        ),
+    }
+
+
+# --- commendations (service/commendations) ------------------------------------------------------------
+
+B_MARKERS += ("乙校表彰理由",)
+
+
+def _b_commendation(app: Any, district: District) -> None:
+    """A published round (id 1) with B's approved 优秀后勤人员 award and its certificate."""
+    from service.commendations.models import (
+        Commendation,
+        CommendationCandidate,
+        CommendationCertificate,
+        CommendationRound,
+        Decision,
+        RoundKind,
+        RoundState,
+    )
+    from service.core.types import utcnow
+    from service.db import db
+    from tenants import TenantScope, use_scope
+
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        row = CommendationRound(
+            kind=RoundKind.TERM,
+            key="2024-2025-2",
+            state=RoundState.PUBLISHED,
+            computed_at=utcnow(),
+            published_at=utcnow(),
+        )
+        db.session.add(row)
+        db.session.flush()
+        number = "2024-2025-2-YXHQ-001"
+        cand = CommendationCandidate(
+            round_id=row.id,
+            school_id=district.school_b.id,
+            commendation=Commendation.OUTSTANDING_STAFF,
+            staff_id=district.staff_b.id,
+            subject=f"staff:{district.staff_b.id}",
+            qualifies=True,
+            reasons=[
+                {
+                    "code": "person_mean",
+                    "ok": True,
+                    "zh": "乙校表彰理由",
+                    "en": "B",
+                    "value": None,
+                    "threshold": None,
+                }
+            ],
+            decision=Decision.APPROVED,
+            comment="乙校表彰理由",
+            certificate_no=number,
+        )
+        db.session.add(cand)
+        db.session.flush()
+        db.session.add(
+            CommendationCertificate(
+                school_id=district.school_b.id,
+                candidate_id=cand.id,
+                certificate_no=number,
+                pdf=b"%PDF-1.7 B",
+                sha256="0" * 64,
+            )
+        )
+        db.session.commit()
+        district.candidate_b_id = cand.id  # type: ignore[attr-defined]
+        db.session.remove()
+
+
+def _b_commendation_rows(rows: Any, d: District) -> dict[str, Any]:
+    from service.commendations.models import CommendationCandidate, CommendationCertificate, CommendationRound
+
+    b = d.school_b.id
+    return {
+        "commendation_rounds": rows(select(*CommendationRound.__table__.c)),
+        "commendation_candidates": rows(
+            select(*CommendationCandidate.__table__.c).where(CommendationCandidate.school_id == b)
+        ),
+        "commendation_certificates": rows(
+            select(*CommendationCertificate.__table__.c).where(CommendationCertificate.school_id == b)
         ),
     }
