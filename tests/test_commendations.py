@@ -734,7 +734,7 @@ def test_publish_freezes_numbers_awards_and_issues_certificates(
     publish = f"{BASE}/rounds/{rid}/publish"
     pending = client.post(publish, headers=h)
     assert pending.status_code == 409
-    assert pending.get_json()["errors"] == {"candidates": ["4 qualifying candidates are not decided yet."]}
+    assert pending.get_json()["errors"] == {"candidates": ["还有 4 个符合条件的候选未审定。"]}
     ids = {k[:2]: v["id"] for k, v in lines.items() if v["qualifies"]}
     a, b, c = district.school_a.id, district.school_b.id, district.school_c.id
     decide = f"{BASE}/candidates/{{}}/decision"
