@@ -50,10 +50,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.health import bp as health_bp
     from service.incidents.api import blp as incidents_api
     from service.inspections.api import blp as inspections_api
+    from service.jobs.api import blp as jobs_api
     from service.org.api import blp as org_api
     from service.periods.api import blp as periods_api
+    from service.rankings.api import blp as rankings_api
     from service.reports.api import blp as reports_api
     from service.rubrics.api import blp as rubrics_api
+    from service.scoring.api import blp as scoring_api
     from service.staff.api import blp as staff_api
     from service.web import reports as _report_pages  # noqa: F401 - adds the 月报 pages to web_bp
     from service.web.views import bp as web_bp
@@ -73,6 +76,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(excel_api)
     api.register_blueprint(commendations_api)
     api.register_blueprint(appeals_api)
+    api.register_blueprint(rankings_api)
+    api.register_blueprint(scoring_api)
+    api.register_blueprint(jobs_api)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
 
