@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.rubrics.api import blp as rubrics_api
     from service.scoring.api import blp as scoring_api
     from service.staff.api import blp as staff_api
+    from service.web import rankings as _ranking_pages  # noqa: F401 - adds the 排名 pages to web_bp
     from service.web import reports as _report_pages  # noqa: F401 - adds the 月报 pages to web_bp
     from service.web.views import bp as web_bp
 
