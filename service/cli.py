@@ -5,6 +5,7 @@ houqin db create-app-role         create the app's login role (run as a superuse
 houqin users create-admin         the bureau's first admin
 houqin users add / schools add / clusters add
 houqin demo                       embedded demo: SQLite, eager Celery, seeded district, web UI
+houqin rank 2026-03 / explain S001 2026-03 / jobs show ID   rankings (service/rankings/cli.py)
 houqin run / houqin shell         Flask's own
 """
 
@@ -30,6 +31,7 @@ from service.core.errors import DomainError
 from service.db import db, make_engine
 from service.org.models import CanteenMode, Cluster, School, SchoolType
 from service.org.operations import create_school
+from service.rankings.cli import COMMANDS as RANKING_COMMANDS
 from tenants import TenantScope, rls, use_scope
 
 db_cli = AppGroup("db", help="Database migrations and roles.")
@@ -258,6 +260,8 @@ cli.add_command(users_cli)
 cli.add_command(schools_cli)
 cli.add_command(clusters_cli)
 cli.add_command(demo)
+for _command in RANKING_COMMANDS:  # houqin rank / explain / jobs show
+    cli.add_command(_command)
 cli.add_command(commendations_cli)
 
 
