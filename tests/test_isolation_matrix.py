@@ -39,6 +39,12 @@ OTHER_PARAMS = {
     "version_id": 1,
     "item_id": 1,
     "period_id": 1,  # bureau-level; created by the b_records fixture
+    # Rankings: the month of b_records (ranked by it), its snapshot and a job run - all bureau-level.
+    "kind": "month",
+    "key": "2025-03",
+    "period_code": "2025-03",
+    "snapshot_id": 1,
+    "job_id": 1,
     "round_id": 1,  # a published commendation round (bureau-level) holding B's award
 }
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
@@ -162,6 +168,16 @@ BODIES: dict[tuple[str, str], Any] = {
     ("commendations.Rounds", "POST"): lambda d: {"kind": "term", "key": "2024-2025-2"},
     ("commendations.PublishRound", "POST"): lambda d: None,
     ("commendations.CandidateDecision", "POST"): lambda d: {"decision": "rejected", "comment": "矩阵测试"},
+    ("rankings.Recompute", "POST"): lambda d: {"period": "2025-03"},
+    ("scoring.ScoringRules", "PUT"): lambda d: {
+        "area_weights": {"canteen": "0", "safety": "0", "staff": "100"},
+        "spot_weight_percent": "70",
+        "credibility_gap": "15",
+        "late_deduction": "2",
+        "bands": {"A": "90", "B": "75", "C": "60"},
+        "max_missing_months": {"term": 1, "year": 1},
+        "sensitivity_shift": "10",
+    },
     ("web.report_action", "POST"): lambda d: {"action": "accept"},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
@@ -195,6 +211,17 @@ COLLECTION_EXPECT = {
     ("appeals.Appeals", "POST"): {404},  # body names B's spot inspection → not found
     # Bureau roles and inspectors (their cluster only); school admins are refused.
     ("excel.CompletenessExport", "GET"): {200, 403},
+    # Rankings: entries in scope only; what holds every school (sensitivity, payload, job runs) and
+    # what changes rankings or rules is for the bureau.
+    ("rankings.Ranking", "GET"): {200},
+    ("rankings.SnapshotItem", "GET"): {200},
+    ("rankings.Sensitivity", "GET"): {403},
+    ("rankings.SnapshotPayload", "GET"): {403},
+    ("rankings.Recompute", "POST"): {403},
+    ("jobs.JobItem", "GET"): {403},
+    ("scoring.ScoringRules", "GET"): {200},
+    ("scoring.ScoringRules", "PUT"): {403},
+    ("web.rankings", "GET"): {200},
     # Commendations: everyone reads the rules and a published round (its lines in scope only);
     # only the bureau admin changes rules, proposes and publishes.
     ("commendations.Rules", "GET"): {200},
@@ -252,6 +279,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
             ),
             "schools": rows(select(School.id).order_by(School.id)),
             **_b_hazard_rows(rows, d),
+            **_b_ranking_rows(rows, d),
             **_b_appeal_rows(rows, d),
             **_b_commendation_rows(rows, d),
             "reports": rows(
@@ -325,6 +353,7 @@ def b_records(app: Any, district: District) -> District:
         db.session.remove()
     # B's staff member evaluated for the month (a B-owned evaluation with a rating)
     district.evaluation_b_id = evaluate_all_staff(app, district.school_b.id, period_id)[0]  # type: ignore[attr-defined]
+    _rank(app, period_id)
     _b_commendation(app, district)
     return district
 
@@ -716,4 +745,33 @@ def _b_commendation_rows(rows: Any, d: District) -> dict[str, Any]:
         "commendation_certificates": rows(
             select(*CommendationCertificate.__table__.c).where(CommendationCertificate.school_id == b)
         ),
+    }
+
+
+# --- scores and rankings (service/scoring, service/rankings) --------------------------------------------
+
+
+def _rank(app: Any, period_id: int) -> None:
+    """Score and rank the month in the bureau scope: every school, B included, has an entry (snapshot 1)."""
+    from service.db import db
+    from service.rankings.jobs import recompute_period
+    from tenants import TenantScope, use_scope
+
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        recompute_period(period_id)
+        db.session.commit()
+        db.session.remove()
+
+
+def _b_ranking_rows(rows: Any, d: District) -> dict[str, Any]:
+    from service.rankings.models import RankingEntry, RankingSnapshot
+    from service.rules.models import RuleSet
+    from service.scoring.models import SchoolMonthScore
+
+    b = d.school_b.id
+    return {
+        "month_scores": rows(select(*SchoolMonthScore.__table__.c).where(SchoolMonthScore.school_id == b)),
+        "ranking_entries": rows(select(*RankingEntry.__table__.c).where(RankingEntry.school_id == b)),
+        "ranking_snapshots": rows(select(RankingSnapshot.id, RankingSnapshot.payload_hash)),
+        "rule_sets": rows(select(RuleSet.id, RuleSet.version)),
     }
