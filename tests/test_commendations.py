@@ -422,6 +422,9 @@ def test_food_incident_bars_trusted_canteen_and_advanced_unit_not_safe_campus(
         assert not line["qualifies"] and _failed(line) == {"no_veto"}, commendation
         assert "学校责任食物中毒" in line["reasons"]["no_veto"]["zh"]
         assert "2026-05-14" in line["reasons"]["no_veto"]["zh"]  # barred for twelve months
+        assert (
+            "Food poisoning with the school at fault (until 2026-05-14)" in line["reasons"]["no_veto"]["en"]
+        )
     assert lines[("safe_campus", a, None)]["qualifies"]
 
 
@@ -912,3 +915,42 @@ def test_certificates_stored_per_award_in_the_school_scope(app: Any, client: Any
             assert [c.certificate_no for c in certs] == [f"{KEY}-PAXY-001"]
             assert certs[0].pdf.startswith(b"%PDF-") and len(certs[0].sha256) == 64
         db.session.remove()
+
+
+def test_queued_proposal_blocks_publication_until_the_job_has_run(
+    app: Any, client: Any, district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a real broker the job runs later: until then the round is not computed and cannot be
+    published; the job (run here as the worker would, twice as on a redelivery) fills it in."""
+    from service.core import outbox
+
+    _workflow_term(app, district)
+    h = district.headers("admin")
+    rid = client.post(f"{BASE}/rounds?sync=1", json={"kind": "term", "key": KEY}, headers=h).get_json()[
+        "round"
+    ]["id"]
+    before = _lines(app, rid)
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(outbox, "dispatch", lambda name, kwargs: sent.append((name, kwargs)))
+    queued = client.post(f"{BASE}/rounds", json={"kind": "term", "key": KEY}, headers=h)
+    assert queued.status_code == 202 and queued.get_json()["round"]["computed_at"] is None
+    assert sent == [
+        (
+            "tasks.commendations.propose",
+            {
+                "scope": TenantScope.bureau().to_json(),
+                "kind": "term",
+                "key": KEY,
+                "user_id": district.admin.id,
+            },
+        )
+    ]
+    refused = client.post(f"{BASE}/rounds/{rid}/publish", headers=h)
+    assert refused.status_code == 409 and "round" in refused.get_json()["errors"]
+
+    task = app.extensions["celery"].tasks["tasks.commendations.propose"]
+    for _ in range(2):
+        result = task.apply(kwargs=sent[0][1]).get()
+        assert result["round_id"] == rid
+    assert client.get(f"{BASE}/rounds/{rid}", headers=h).get_json()["computed_at"] is not None
+    assert _lines(app, rid) == before

@@ -45,13 +45,11 @@ from service.commendations.schemas import (
 )
 from service.core.errors import Conflict, NotFound
 from service.core.lookup import get_or_404
-from service.core.outbox import enqueue_task
 from service.core.pagination import paginate
 from service.core.schemas import PageArgs
 from service.core.types import utcnow
 from service.db import db
 from service.excel.common import XLSX_MIMETYPE
-from tenants import TenantScope
 
 blp = Blueprint(
     "commendations", __name__, url_prefix="/api/v1/commendations", description="表彰 Commendations"
@@ -154,10 +152,7 @@ class Rounds(MethodView):
             row = operations.propose(kind, key, user=_user())
             db.session.commit()
             return {"queued": False, "task": "", "round": row}, 200
-        row = operations.open_round(kind, key, user=_user())
-        enqueue_task(
-            operations.PROPOSE_TASK, scope=TenantScope.bureau(), kind=kind, key=key, user_id=_user().id
-        )
+        row = operations.queue_proposal(kind, key, user=_user())
         db.session.commit()
         return {"queued": True, "task": operations.PROPOSE_TASK, "round": row}
 

@@ -37,12 +37,13 @@ from service.commendations.models import (
     RoundState,
 )
 from service.core.errors import Conflict, DomainError
+from service.core.outbox import enqueue_task
 from service.core.timeutil import local, today_shanghai
 from service.core.types import utcnow
 from service.db import db
 from service.evaluations.models import Evaluation
 from service.hazards.operations import overdue_by_school
-from service.incidents.vetoes import Commendation, Veto, vetoes_in_force
+from service.incidents.vetoes import Commendation, Veto, rule_label, vetoes_in_force
 from service.inspections.models import Grade, Inspection, InspectionKind, InspectionMode
 from service.periods.models import Period
 from service.rankings import operations as rankings
@@ -52,6 +53,7 @@ from service.reports.models import MonthlyReport, ReportState
 from service.rules import operations as rule_sets
 from service.rules.models import RuleKind
 from service.staff.models import FOOD_HANDLING_ROLES, StaffMember
+from tenants import TenantScope
 
 PROPOSE_TASK = "tasks.commendations.propose"
 
@@ -140,6 +142,25 @@ def _lock(row: CommendationRound) -> CommendationRound:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+
+
+def queue_proposal(kind: str, key: str, *, user: User | None) -> CommendationRound:
+    """Open the round and queue :data:`PROPOSE_TASK` for after the commit (bureau scope).
+
+    ``computed_at`` is cleared until the job has run, so nobody publishes the list the job is about
+    to replace (publishing refuses a round that is not computed).
+    """
+    row = open_round(kind, key, user=user)
+    row.computed_at = None
+    enqueue_task(
+        PROPOSE_TASK,
+        scope=TenantScope.bureau(),
+        kind=row.kind.value,
+        key=row.key,
+        user_id=user.id if user else None,
+    )
+    db.session.flush()
+    return row
 
 
 def list_rounds(*, kind: str | None = None, state: str | None = None, published_only: bool = False) -> Any:
@@ -249,7 +270,9 @@ def _bars(as_of: date, settings: Mapping[str, Any]) -> dict[Commendation, dict[i
             counted = settings.get(commendation.value, {}).get("veto_rules")
             if counted is not None and veto.rule not in counted:
                 continue
-            out[commendation][veto.school_id].append(rules.Bar(veto.rule, veto.reason, veto.ends_on))
+            out[commendation][veto.school_id].append(
+                rules.Bar(veto.rule, veto.reason, rule_label(veto.rule)[1], veto.ends_on)
+            )
     return out
 
 

@@ -109,7 +109,8 @@ class Bar:
     """A veto in force on the judging day that bars a commendation under the current settings."""
 
     rule: str
-    reason: str
+    reason: str  # zh, as recorded on the veto (names the incident or the failed item)
+    reason_en: str  # the rule's English label
     ends_on: date
 
 
@@ -186,7 +187,7 @@ def veto_check(bars: Sequence[Bar]) -> Check:
     if not bars:
         return Check("no_veto", True, "无一票否决事项", "No veto in force")
     zh = "；".join(f"{b.reason}（至 {b.ends_on.isoformat()} 前）" for b in bars)
-    en = "; ".join(f"{b.rule} (until {b.ends_on.isoformat()})" for b in bars)
+    en = "; ".join(f"{b.reason_en} (until {b.ends_on.isoformat()})" for b in bars)
     return Check("no_veto", False, f"一票否决：{zh}", f"Barred by a veto: {en}", value=str(len(bars)))
 
 
