@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.accounts.api import blp as accounts_api
     from service.appeals.api import blp as appeals_api
     from service.audit.api import blp as audit_api
+    from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages
     from service.commendations.api import blp as commendations_api
     from service.evaluations.api import blp as evaluations_api
     from service.excel.api import blp as excel_api

@@ -954,3 +954,66 @@ def test_queued_proposal_blocks_publication_until_the_job_has_run(
         assert result["round_id"] == rid
     assert client.get(f"{BASE}/rounds/{rid}", headers=h).get_json()["computed_at"] is not None
     assert _lines(app, rid) == before
+
+
+# --- the web pages ----------------------------------------------------------------------------------
+
+
+def test_pages_propose_decide_and_publish(app: Any, district: District) -> None:
+    from tests.conftest import login
+
+    _workflow_term(app, district)
+    web = app.test_client()
+    login(web, "admin")
+    proposed = web.post("/commendations/propose", data={"kind": "term", "key": KEY})
+    assert proposed.status_code == 302
+    rid = int(proposed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    page = web.get(f"/commendations/{rid}").get_data(as_text=True)
+    assert "2024—2025学年第二学期" in page and "甲小学" in page and "放心食堂" in page
+    assert "乙小学" in page  # B's 平安校园
+    assert "还有 4 个符合条件的候选未审定。" in page
+    lines = _lines(app, rid)
+    b_near = lines[("advanced_unit", district.school_b.id, None)]["id"]
+    assert f'id="c{b_near}"' not in page  # near misses only on request
+    assert f'id="c{b_near}"' in web.get(f"/commendations/{rid}?all=1").get_data(as_text=True)
+
+    blank = web.post(
+        f"/commendations/candidates/{lines[('advanced_unit', district.school_c.id, None)]['id']}/decision",
+        data={"decision": "rejected", "comment": ""},
+        follow_redirects=True,
+    )
+    assert "不批准候选时请填写理由。" in blank.get_data(as_text=True)
+    for line in lines.values():
+        if line["qualifies"]:
+            web.post(f"/commendations/candidates/{line['id']}/decision", data={"decision": "approved"})
+    published = web.post(f"/commendations/{rid}/publish", follow_redirects=True)
+    text = published.get_data(as_text=True)
+    assert "已公布" in text and f"{KEY}-XJDW-001" in text
+    assert web.post(f"/commendations/{rid}/publish", follow_redirects=True).status_code == 200
+    assert "该表彰名单已公布，不能再更改。" in web.post(
+        f"/commendations/{rid}/publish", follow_redirects=True
+    ).get_data(as_text=True)
+    xlsx = web.get(f"{BASE}/rounds/{rid}/awards.xlsx")  # the page's download link, with the web session
+    assert xlsx.status_code == 200
+
+    school = app.test_client()
+    login(school, "admin_a")
+    mine = school.get(f"/commendations/{rid}").get_data(as_text=True)
+    assert "甲小学" in mine and "乙小学" not in mine and "丙小学" not in mine
+    assert school.post("/commendations/propose", data={"kind": "term", "key": KEY}).status_code == 403
+    assert school.post(f"/commendations/{rid}/publish").status_code == 403
+
+
+def test_pages_hide_a_round_under_review_from_schools(app: Any, district: District) -> None:
+    from tests.conftest import login
+
+    _workflow_term(app, district)
+    rid = _propose(app)
+    school = app.test_client()
+    login(school, "admin_a")
+    assert school.get(f"/commendations/{rid}").status_code == 404
+    assert "2024—2025" not in school.get("/commendations").get_data(as_text=True)
+    official = app.test_client()
+    login(official, "official")
+    page = official.get(f"/commendations/{rid}").get_data(as_text=True)
+    assert "甲小学" in page and 'data-testid="publish"' not in page  # officials read, do not decide

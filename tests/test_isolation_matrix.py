@@ -168,6 +168,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("commendations.Rounds", "POST"): lambda d: {"kind": "term", "key": "2024-2025-2"},
     ("commendations.PublishRound", "POST"): lambda d: None,
     ("commendations.CandidateDecision", "POST"): lambda d: {"decision": "rejected", "comment": "矩阵测试"},
+    ("web.commendation_propose", "POST"): lambda d: {"kind": "term", "key": "2024-2025-2"},
+    ("web.commendation_decide", "POST"): lambda d: {"decision": "rejected", "comment": "矩阵测试"},
+    ("web.commendation_publish", "POST"): lambda d: {},
     ("rankings.Recompute", "POST"): lambda d: {"period": "2025-03"},
     ("scoring.ScoringRules", "PUT"): lambda d: {
         "area_weights": {"canteen": "0", "safety": "0", "staff": "100"},
@@ -232,6 +235,10 @@ COLLECTION_EXPECT = {
     ("commendations.RoundCandidates", "GET"): {200},
     ("commendations.PublishRound", "POST"): {403},
     ("commendations.AwardsWorkbook", "GET"): {200},
+    ("web.commendations", "GET"): {200},
+    ("web.commendation_propose", "POST"): {403},
+    ("web.commendation_round", "GET"): {200},
+    ("web.commendation_publish", "POST"): {403},
 }
 
 B_MARKERS: tuple[str, ...] = (
