@@ -718,6 +718,7 @@ def test_decisions_permissions_and_comment_rule(app: Any, client: Any, district:
     assert [c["id"] for c in filtered] == [a_adv]
     qualifying = client.get(f"{BASE}/rounds/{rid}/candidates?qualifies=true", headers=h).get_json()
     assert qualifying and all(c["qualifies"] for c in qualifying)
+    assert qualifying[0]["value_shown"] == "96.0" and qualifying[0]["school_name"] == "甲小学"
     assert qualifying[0]["reasons"][0]["text"]
 
 

@@ -57,7 +57,7 @@ def published_workbook(row: CommendationRound, awards: Sequence[CommendationCand
                     cand.school.cluster.name if cand.school.cluster else "",
                     staff.name if staff else "",
                     STAFF_ROLE_LABELS[staff.role][0] if staff else "",
-                    _shown(cand),
+                    shown(cand),
                     cand.comment,
                 )
             ]
@@ -67,7 +67,7 @@ def published_workbook(row: CommendationRound, awards: Sequence[CommendationCand
     return out.getvalue()
 
 
-def _shown(cand: CommendationCandidate) -> Decimal | None:
+def shown(cand: CommendationCandidate) -> Decimal | None:
     """The measure as the rules compared it: person means to 2 decimals, school means to 1."""
     if cand.value is None:
         return None

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.commendations.export import shown
 from service.commendations.models import (
     DECISION_LABELS,
     ROUND_KIND_LABELS,
@@ -184,6 +185,10 @@ class CandidateOut(Schema):
     staff_role = fields.Function(lambda c: label(STAFF_ROLE_LABELS, c.staff.role) if c.staff else None)
     qualifies = fields.Boolean()
     value = fields.Decimal(as_string=True, allow_none=True)
+    value_shown = fields.Function(
+        lambda c: str(shown(c)) if c.value is not None else None,
+        metadata={"description": "as the rules compared it: schools 1 decimal, staff 2"},
+    )
     position = fields.Integer()
     reasons = fields.List(fields.Nested(ReasonOut))
     decision = fields.Enum(Decision, by_value=True)

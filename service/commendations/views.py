@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from service.accounts.models import Role
 from service.commendations import operations
+from service.commendations.export import shown
 from service.commendations.models import (
     COMMENDATION_LABELS,
     COMMENDATION_ORDER,
@@ -120,6 +121,7 @@ def commendation_round(round_id: int) -> Any:
         only_qualifying=only_qualifying,
         can_decide=current_user.role is Role.BUREAU_ADMIN and not row.is_published,
         school_side=_school_side(),
+        shown=shown,
         **PAGE_LABELS,
     )
 
