@@ -211,22 +211,21 @@ def compute(
     facts = [_entry_facts(e) for e in entries]
     period_ids = _period_ids(target)
     bars = _bars(as_of, settings)
-    out: list[rules.Proposal] = []
-    out += rules.advanced_unit(facts, bars[Commendation.ADVANCED_UNIT], settings["advanced_unit"], near)
-    canteen = settings["trusted_canteen"]
-    out += rules.trusted_canteen(
-        facts, _spot_facts(period_ids, canteen.get("spot_grade", "A")), bars[Commendation.TRUSTED_CANTEEN],
-        canteen, near,
-    )  # fmt: skip
+    spots = _spot_facts(period_ids, settings["trusted_canteen"].get("spot_grade", "A"))
     overdue = {r.school_id: int(r.overdue_count) for r in overdue_by_school(as_of)}
-    out += rules.safe_campus(
-        facts, overdue, bars[Commendation.SAFE_CAMPUS], settings["safe_campus"], near, as_of
-    )
-    out += rules.outstanding_staff(
-        _person_facts(period_ids), bars[Commendation.OUTSTANDING_STAFF], settings["outstanding_staff"],
-        near, as_of,
-    )  # fmt: skip
-    return out
+    persons = _person_facts(period_ids)
+    return [
+        *rules.advanced_unit(facts, bars[Commendation.ADVANCED_UNIT], settings["advanced_unit"], near),
+        *rules.trusted_canteen(
+            facts, spots, bars[Commendation.TRUSTED_CANTEEN], settings["trusted_canteen"], near
+        ),
+        *rules.safe_campus(
+            facts, overdue, bars[Commendation.SAFE_CAMPUS], settings["safe_campus"], near, as_of
+        ),
+        *rules.outstanding_staff(
+            persons, bars[Commendation.OUTSTANDING_STAFF], settings["outstanding_staff"], near, as_of
+        ),
+    ]
 
 
 ENTRY_FIELDS = (

@@ -27,7 +27,11 @@ quota ``floor(district_share% × evaluated staff of the district)``, best person
 quotas are hard caps ("at most"). **Ties at a quota boundary**: equal person means are ordered by
 longer service (earlier hire date); people still equal on both at the boundary are all left out, so
 a quota is never exceeded and nobody is picked arbitrarily - they are stored as near misses saying so,
-and the bureau may change the quota or break the tie by its own decision in a later round.
+and the bureau may widen the quota in the rules and propose again.
+
+The health certificate: the staff roster keeps only the current certificate's expiry, so a food
+handler fails when that expiry (or no certificate at all) lies before the last day of the last month
+they were evaluated in the period; a lapse that was renewed before the proposal cannot be seen.
 """
 
 from __future__ import annotations
@@ -169,8 +173,7 @@ def num(value: Any) -> Decimal:
 
 def plain(value: Decimal) -> str:
     """A threshold without trailing zeros: 95, 10, 2.5."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def peer_group_label(entry: EntryFacts) -> tuple[str, str]:
