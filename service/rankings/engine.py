@@ -393,33 +393,7 @@ def build_snapshot(
         ),
         else_=null(),
     )
-    columns = [
-        "snapshot_id",
-        "school_id",
-        "status",
-        "score",
-        "band",
-        "months_expected",
-        "months_counted",
-        "late_months",
-        "canteen_applies",
-        "canteen_mean",
-        "safety_mean",
-        "staff_mean",
-        "spot_mean",
-        "key_failed",
-        "credibility_flags",
-        "school_type",
-        "peer_group",
-        "cluster_id",
-        "rank_overall",
-        "rank_peer",
-        "rank_cluster",
-        "previous_rank",
-        "movement",
-        "vetoed",
-        "veto_blocks",
-    ]
+    columns = ["snapshot_id", *ENTRY_FIELDS[: ENTRY_FIELDS.index("sensitivity_max")]]
     source = (
         select(
             literal(snapshot.id, Integer),
