@@ -7,8 +7,8 @@ clusters, schools (mixed types, ~15% without a canteen), staff, periods, monthly
 accepted, some late, a few missing), inspections with a result row for every enterable rubric item,
 evaluations and hazards (a few overdue).
 
-Why COPY and not the ORM: the ORM (with its tenant hooks and audit trail) loads a few thousand rows a
-second; a province month is millions of item rows. The rows are generated in one pass in school
+Why COPY and not the ORM: the ORM path (tenant hooks, audit trail, row-by-row flushes) is built for a
+request's worth of rows; a province month is millions of item rows. The rows are generated in one pass in school
 order and streamed into one COPY-format file per table (never held in a list), then each file is
 copied in dependency order in ONE transaction with every constraint and foreign key checked - a bug
 in the generator fails the load instead of producing data the product could never hold.
@@ -20,8 +20,9 @@ agree with them. Deterministic for a given ``--seed`` and shape.
 
 Volume: per school-month ``self_per_month`` self-inspections of each kind (canteen 26 items, only
 with a canteen; safety 19 enterable items) and a spot inspection for ``spot_share`` of the schools.
-At the defaults (2 of each, 30% spot) that is ~91 item rows per school-month, ~0.9M for 10,000
-schools; ``--self-per-month 6`` (weekly-plus self-checks) gives the issue's ~2.5M.
+At the defaults (2 of each, 30% spot) that is ~85 item rows per school-month, ~0.85M for 10,000
+schools; ``--self-per-month 6`` (weekly-plus self-checks) gives ~242 per school-month, ~2.4M for
+10,000 schools - the issue's "one month ≈ 2.5M item-level rows".
 """
 
 from __future__ import annotations
@@ -740,8 +741,19 @@ class Summary:
             yield f"  time {step:<21} {sec:>10.1f} s"
 
 
-def generate(url: str = DEFAULT_DATABASE, shape: Shape | None = None, *, echo: bool = False) -> Summary:
-    """Drop and recreate the database at ``url`` and fill it with the district ``shape`` describes."""
+def generate(
+    url: str = DEFAULT_DATABASE,
+    shape: Shape | None = None,
+    *,
+    echo: bool = False,
+    app_role: str | None = None,
+) -> Summary:
+    """Drop and recreate the database at ``url`` and fill it with the district ``shape`` describes.
+
+    ``app_role``: also create that login role if missing (not superuser, no BYPASSRLS, as in production)
+    and let the migrations grant it data access, so the runner can be pointed at it to time the engine
+    with row-level security enforced.
+    """
     from service import migrate
 
     shape = shape or Shape()
@@ -750,7 +762,13 @@ def generate(url: str = DEFAULT_DATABASE, shape: Shape | None = None, *, echo: b
     seconds: dict[str, float] = {}
 
     recreate_database(url)
-    migrate.upgrade(psycopg_url(url))
+    if app_role:
+        from tenants import rls
+
+        with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+            for statement in rls.create_app_role_sql(app_role):
+                conn.execute(statement)
+    migrate.upgrade(psycopg_url(url), app_role=app_role or "houqin_app")
     seconds["schema (migrations)"] = time.perf_counter() - started
     mark = time.perf_counter()
     admin_id, rubrics = _seed(url)
@@ -794,6 +812,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--self-per-month", type=float, default=2.0, help="self-inspections per kind (mean)")
     parser.add_argument("--spot-share", type=float, default=0.3)
     parser.add_argument("--staff", type=int, default=15, help="staff per school (mean)")
+    parser.add_argument(
+        "--app-role", default=None, help="create this non-superuser role and grant it access (RLS timings)"
+    )
     args = parser.parse_args(argv)
     if args.schools < 1 or args.months < 1 or args.self_per_month < 1 or not 0 <= args.spot_share <= 1:
         parser.error("need at least 1 school, 1 month, 1 self-inspection; spot share within 0..1")
@@ -806,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         spot_share=args.spot_share,
         staff_per_school=args.staff,
     )
-    summary = generate(args.database, shape, echo=True)
+    summary = generate(args.database, shape, echo=True, app_role=args.app_role)
     print(f"database {summary.database}:")
     for line in summary.lines():
         print(line)
