@@ -14,9 +14,10 @@ first write of the period's rows when the database is fresh) and then ``--repeat
 ratios use the warm medians. The naive loop's scores for the sample are compared with the engine's
 stored ``school_month_scores`` and the number of mismatches is printed.
 
-``--incremental`` accepts ONE submitted report through ``service.reports.operations.accept`` and times
-``recompute_school_month`` for that school (median over ``--acceptances`` of them); ``--memory`` runs the period
-recompute on a real Celery worker (``--pool=solo``) and reads the worker's peak RSS (VmHWM).
+``--incremental`` accepts one submitted report through ``service.reports.operations.accept`` and times
+``recompute_school_month`` for that school, once per acceptance (median over ``--acceptances``);
+``--memory`` runs the period recompute on a real Celery worker (``--pool=solo``) and reads the worker's
+peak RSS (VmHWM).
 No assertions on timings here or in the tests: the figures go to ``docs/performance.md``.
 """
 
@@ -53,7 +54,6 @@ TARGET_MEMORY_MB = 400.0
 
 @dataclass
 class Timing:
-    label: str
     cold: float
     warm: list[float]
 
@@ -75,7 +75,7 @@ def _time(fn: Callable[[], Any], repeat: int) -> tuple[Timing, Any]:
         started = time.perf_counter()
         result = fn()
         warm.append(time.perf_counter() - started)
-    return Timing("", cold, warm), result
+    return Timing(cold, warm), result
 
 
 @contextmanager
