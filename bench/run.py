@@ -6,7 +6,8 @@ made by :mod:`bench.generate` times, on the same data and in this order:
 (i)   the project's full period recompute, ``service.rankings.jobs.recompute_period`` - what the worker
       runs - in an app context, the bureau scope and its own unit of work, committed;
 (ii)  the floor: ``service.scoring.engine.area_scores_select`` (the same per-school-month area scores
-      from the item-level rows, one SELECT, no writes) executed and fully fetched;
+      from the item-level rows, one SELECT, no writes) executed and fully fetched, under the same
+      planner settings as (i) (``tune_transaction``: no JIT);
 (iii) the naive loop (:mod:`bench.naive`) on a random sample of schools, scaled up linearly to all.
 
 Each is run once *cold* (the first run in this process: Python-side caches empty, and for (i) the
@@ -130,9 +131,10 @@ def recompute(app: Any, period_id: int, steps: Steps | None = None) -> dict:
 
 
 def floor(app: Any, period_id: int) -> int:
-    from service.scoring.engine import area_scores_select
+    from service.scoring.engine import area_scores_select, tune_transaction
 
     with job_context(app) as session:
+        tune_transaction()  # the engine's planner settings (no JIT), so (i) and (ii) plan alike
         rows = session.execute(area_scores_select(period_id)).all()
         session.rollback()
     return len(rows)

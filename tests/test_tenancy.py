@@ -240,6 +240,34 @@ def test_raw_sql_in_a_school_scope_sees_only_that_school(app_engine: Any, distri
 
 
 @pytest.mark.postgres
+def test_bureau_scope_sees_every_row_and_the_planner_expects_them(
+    app_engine: Any, pg: Any, district: District
+) -> None:
+    """The bureau's jobs read whole tables as the app role: every row visible (including bureau users
+    without a school), and the planner sized for all of them - not the 0.5% it guesses for a condition
+    on a setting, which gave the ranking engine nested-loop plans 3-5 times slower at scale."""
+    owner = create_engine(pg.owner_url.replace("postgresql://", "postgresql+psycopg://"))
+    with owner.begin() as conn:
+        conn.execute(text("ANALYZE staff_members"))
+    owner.dispose()
+    with app_engine.begin() as conn:
+        conn.execute(
+            text("SELECT set_config('app.scope', 'bureau', true), set_config('app.school_id', '', true)")
+        )
+        total = conn.execute(text("SELECT count(*) FROM staff_members")).scalar()
+        assert total == 2  # 张甲厨 of school A and school B's cook
+        assert conn.execute(text("SELECT count(*) FROM users WHERE school_id IS NULL")).scalar() >= 1
+        plan = conn.execute(text("EXPLAIN (FORMAT JSON) SELECT * FROM staff_members")).scalar()
+        assert plan[0]["Plan"]["Plan Rows"] == total
+    with app_engine.begin() as conn:
+        conn.execute(
+            text("SELECT set_config('app.scope', 'schools', true), set_config('app.school_id', :i, true)"),
+            {"i": str(district.school_a.id)},
+        )
+        assert conn.execute(text("SELECT count(*) FROM staff_members")).scalar() == 1
+
+
+@pytest.mark.postgres
 def test_orm_core_statement_is_caught_by_rls(app: Any, district: District) -> None:
     """Core text() in a school scope: no ORM criteria apply, the database policy still does."""
     with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):

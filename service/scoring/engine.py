@@ -2,13 +2,14 @@
 
 Where a ranking's numbers come from, in order (each step is a CTE of :func:`area_scores_select`):
 
-1. ``item_totals`` - item results of the month's inspections, summed per inspection and rubric section:
-   deductions of failed items (``deduction × max(occurrences, 1)``, capped by the item's ``cap``), the
-   own max of not-applicable items, and the key (※) and veto items failed (formula 1).
-2. ``inspection_scores`` - every section of the pinned rubric version, possible = max − Σ own max of its
-   na items, points = possible − Σ deductions floored at 0; score = 100 × Σ points ÷ Σ possible,
-   rounded to 1 decimal. The score is recomputed from the findings, never trusted from the row; a stored
-   score that differs is counted in ``score_mismatches`` (it would mean the row was edited behind the
+1. ``item_totals`` - item results of the month's inspections, summed per inspection and section of its
+   pinned rubric version: deductions of failed items (``deduction × max(occurrences, 1)``, capped by the
+   item's ``cap``), the own max of not-applicable items, and the key (※) and veto items failed (formula 1).
+2. ``inspection_shortfalls`` and ``inspection_scores`` - a section's possible = max − Σ own max of its na
+   items, its points = possible − Σ deductions, both floored at 0; score = 100 × Σ points ÷ Σ possible
+   over every section of the version, rounded to 1 decimal (sections without results count at full
+   marks). The score is recomputed from the findings, never trusted from the row; a stored score that
+   differs is counted in ``score_mismatches`` (it would mean the row was edited behind the
    application's back). Inspections set aside by an upheld appeal (``excluded``) do not count.
 3. ``school_inspections`` - per school: self and spot means per area, key/veto items failed, the mean
    of all spot scores (a tie-breaker).
@@ -32,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, delete, func, literal, not_, null, select, true
+from sqlalchemy import Numeric, and_, case, delete, func, literal, not_, null, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.core.types import utcnow
@@ -104,6 +105,17 @@ def current_basis() -> ScoringBasis:
     return ScoringBasis(version, settings, per, cap, safety.id if safety else None)
 
 
+def tune_transaction() -> None:
+    """Planner settings for the rest of this transaction (PostgreSQL; SQLite has none).
+
+    ``jit = off``: PostgreSQL's default compiles a statement to machine code once its estimated cost
+    passes ``jit_above_cost``; for the engine's large statement at province scale the compilation costs
+    more than it saves (measured in docs/performance.md: 13.8 s with JIT, 5.1 s without).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
 def month_end(period: Period) -> date:
     return date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
 
@@ -129,7 +141,7 @@ def area_scores_select(
         Inspection.period_id == period_id, Inspection.excluded.is_(False), only_schools(Inspection.school_id)
     )
 
-    # 1. Item results summed per inspection and section.
+    # 1. Item results summed per inspection and section of the inspection's pinned rubric version.
     fail = InspectionItemResult.result == "fail"
     occurrences = case((InspectionItemResult.occurrences > 1, InspectionItemResult.occurrences), else_=1)
     raw = RubricItem.deduction * occurrences
@@ -142,7 +154,7 @@ def area_scores_select(
         select(
             InspectionItemResult.school_id.label("school_id"),
             InspectionItemResult.inspection_id.label("inspection_id"),
-            RubricItem.section_id.label("section_id"),
+            RubricSection.max_points.label("max_points"),
             func.sum(deduction).label("deducted"),
             func.sum(na_max).label("na_max"),
             func.sum(case((and_(fail, RubricItem.kind == ItemKind.KEY.value), 1), else_=0)).label(
@@ -153,7 +165,6 @@ def area_scores_select(
             ),
         )
         .select_from(InspectionItemResult)
-        .join(RubricItem, RubricItem.id == InspectionItemResult.item_id)
         .join(
             Inspection,
             and_(
@@ -161,58 +172,70 @@ def area_scores_select(
                 Inspection.id == InspectionItemResult.inspection_id,
             ),
         )
+        .join(RubricItem, RubricItem.id == InspectionItemResult.item_id)
+        .join(
+            RubricSection,
+            and_(
+                RubricSection.id == RubricItem.section_id,
+                RubricSection.version_id == Inspection.rubric_version_id,
+            ),
+        )
         .where(month_inspections)
-        .group_by(InspectionItemResult.school_id, InspectionItemResult.inspection_id, RubricItem.section_id)
+        .group_by(
+            InspectionItemResult.school_id,
+            InspectionItemResult.inspection_id,
+            RubricItem.section_id,
+            RubricSection.max_points,
+        )
         .cte("item_totals")
     )
 
-    # 2. Every section of the pinned rubric version, then the inspection's score.
-    possible = _greatest(RubricSection.max_points - func.coalesce(item_totals.c.na_max, ZERO), ZERO)
-    sections = (
+    # 2. Per inspection, how its sections with results fall short of their full marks: a section's
+    #    possible = max − Σ own max of its na items, its points = possible − Σ deductions, both floored
+    #    at 0. Sections without any result keep max / max, so
+    #    score = 100 × (Σ max + Σ (points − max)) ÷ (Σ max + Σ (possible − max)), Σ max over the version.
+    #    (The same numbers as joining every section to every inspection, without that join: at province
+    #    scale it is what lets the item-level aggregate run once, in parallel.)
+    t = item_totals.c
+    possible = _greatest(t.max_points - t.na_max, ZERO)
+    shortfalls = (
+        select(
+            t.school_id,
+            t.inspection_id,
+            func.sum(_greatest(possible - t.deducted, ZERO) - t.max_points).label("points_short"),
+            func.sum(possible - t.max_points).label("possible_short"),
+            func.sum(t.key_failed).label("key_failed"),
+            func.sum(t.veto_failed).label("veto_failed"),
+        )
+        .group_by(t.school_id, t.inspection_id)
+        .cte("inspection_shortfalls")
+    )
+    version_max = (
+        select(
+            RubricSection.version_id.label("version_id"),
+            func.sum(RubricSection.max_points).label("max_points"),
+        )
+        .group_by(RubricSection.version_id)
+        .cte("version_max")
+    )
+    sf = shortfalls.c
+    points = version_max.c.max_points + func.coalesce(sf.points_short, ZERO)
+    total_possible = version_max.c.max_points + func.coalesce(sf.possible_short, ZERO)
+    inspection_scores = (
         select(
             Inspection.school_id.label("school_id"),
             Inspection.id.label("inspection_id"),
             Inspection.kind.label("kind"),
             Inspection.mode.label("mode"),
             Inspection.score.label("stored_score"),
-            possible.label("possible"),
-            func.coalesce(item_totals.c.deducted, ZERO).label("deducted"),
-            func.coalesce(item_totals.c.key_failed, 0).label("key_failed"),
-            func.coalesce(item_totals.c.veto_failed, 0).label("veto_failed"),
+            func.round(HUNDRED * points / func.nullif(total_possible, ZERO), 1).label("score"),
+            func.coalesce(sf.key_failed, 0).label("key_failed"),
+            func.coalesce(sf.veto_failed, 0).label("veto_failed"),
         )
         .select_from(Inspection)
-        .join(RubricSection, RubricSection.version_id == Inspection.rubric_version_id)
-        .outerjoin(
-            item_totals,
-            and_(
-                item_totals.c.school_id == Inspection.school_id,
-                item_totals.c.inspection_id == Inspection.id,
-                item_totals.c.section_id == RubricSection.id,
-            ),
-        )
+        .join(version_max, version_max.c.version_id == Inspection.rubric_version_id)
+        .outerjoin(shortfalls, and_(sf.school_id == Inspection.school_id, sf.inspection_id == Inspection.id))
         .where(month_inspections)
-        .cte("inspection_sections")
-    )
-    points = _greatest(sections.c.possible - sections.c.deducted, ZERO)
-    total_possible = func.sum(sections.c.possible)
-    inspection_scores = (
-        select(
-            sections.c.school_id,
-            sections.c.inspection_id,
-            sections.c.kind,
-            sections.c.mode,
-            sections.c.stored_score,
-            func.round(HUNDRED * func.sum(points) / func.nullif(total_possible, ZERO), 1).label("score"),
-            func.sum(sections.c.key_failed).label("key_failed"),
-            func.sum(sections.c.veto_failed).label("veto_failed"),
-        )
-        .group_by(
-            sections.c.school_id,
-            sections.c.inspection_id,
-            sections.c.kind,
-            sections.c.mode,
-            sections.c.stored_score,
-        )
         .cte("inspection_scores")
     )
 
@@ -427,6 +450,7 @@ def score_period(
     schools no longer active. Returns the number of rows written. Idempotent."""
     basis = basis or current_basis()
     ids = sorted(set(school_ids)) if school_ids is not None else None
+    tune_transaction()
     source = area_scores_select(period_id, ids, basis=basis)
     src = source.subquery("computed")
     cols = [*SCORE_COLUMNS, "rules_version", "computed_at"]
@@ -454,4 +478,11 @@ def score_period(
     return written
 
 
-__all__ = ["ScoringBasis", "area_scores_select", "current_basis", "month_end", "score_period"]
+__all__ = [
+    "ScoringBasis",
+    "area_scores_select",
+    "current_basis",
+    "month_end",
+    "score_period",
+    "tune_transaction",
+]
