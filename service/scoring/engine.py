@@ -33,8 +33,25 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, delete, func, literal, not_, null, select, text, true
+from sqlalchemy import (
+    Numeric,
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    literal,
+    not_,
+    null,
+    select,
+    table,
+    text,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from service.core.types import utcnow
 from service.db import db
@@ -443,30 +460,63 @@ SCORE_COLUMNS = (
 )
 
 
+STAGING_TABLE = "houqin_score_staging"
+
+
+class _CreateTempTableAs(Executable, ClauseElement):
+    """``CREATE TEMP TABLE <name> ON COMMIT DROP AS <select>`` (PostgreSQL)."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Any) -> None:
+        self.name = name
+        self.query = query
+
+
+@compiles(_CreateTempTableAs, "postgresql")
+def _compile_create_temp_table_as(element: _CreateTempTableAs, compiler: Any, **kw: Any) -> str:
+    return f"CREATE TEMP TABLE {element.name} ON COMMIT DROP AS {compiler.process(element.query, **kw)}"
+
+
 def score_period(
     period_id: int, school_ids: Iterable[int] | None = None, *, basis: ScoringBasis | None = None
 ) -> int:
     """Write the scores of ``period_id`` (all active schools, or ``school_ids``): upsert, then drop rows of
-    schools no longer active. Returns the number of rows written. Idempotent."""
+    schools no longer active. Returns the number of rows written. Idempotent.
+
+    A whole period on PostgreSQL is computed into a temporary table first and upserted from there:
+    PostgreSQL never runs the SELECT of an ``INSERT … SELECT`` in parallel, but does for
+    ``CREATE TABLE … AS``, and at province scale the item-level aggregate is most of the time
+    (docs/performance.md). One school (the incremental job) is upserted straight from the SELECT.
+    """
     basis = basis or current_basis()
     ids = sorted(set(school_ids)) if school_ids is not None else None
     tune_transaction()
-    source = area_scores_select(period_id, ids, basis=basis)
-    src = source.subquery("computed")
     cols = [*SCORE_COLUMNS, "rules_version", "computed_at"]
-    select_cols = [src.c[c] for c in SCORE_COLUMNS] + [
+    extra = [
         literal(basis.rules_version).label("rules_version"),
         literal(utcnow(), SchoolMonthScore.computed_at.type).label("computed_at"),
     ]
-    table = SchoolMonthScore.__table__
+    computed = area_scores_select(period_id, ids, basis=basis)
     dialect = db.session.get_bind().dialect.name
+    staged = dialect == "postgresql" and ids is None
+    if staged:
+        db.session.execute(text(f"DROP TABLE IF EXISTS {STAGING_TABLE}"))
+        db.session.execute(_CreateTempTableAs(STAGING_TABLE, computed))
+        staging = table(STAGING_TABLE, *(column(c) for c in SCORE_COLUMNS))
+        source = select(*[staging.c[c] for c in SCORE_COLUMNS], *extra)
+    else:
+        src = computed.subquery("computed")
+        source = select(*[src.c[c] for c in SCORE_COLUMNS], *extra).where(true())
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).from_select(cols, select(*select_cols).where(true()))
+    stmt = insert(SchoolMonthScore.__table__).from_select(cols, source)
     stmt = stmt.on_conflict_do_update(
         index_elements=["school_id", "period_id"],
         set_={c: stmt.excluded[c] for c in cols if c not in ("school_id", "period_id")},
     )
     written = db.session.execute(stmt).rowcount
+    if staged:
+        db.session.execute(text(f"DROP TABLE {STAGING_TABLE}"))
     # Rows of schools deactivated since the last run (or no longer in the select) go.
     stale = delete(SchoolMonthScore).where(
         SchoolMonthScore.period_id == period_id,
