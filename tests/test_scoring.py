@@ -173,3 +173,38 @@ def test_the_floor_select_writes_nothing(app: Any, district: District, pg: Any) 
         assert db.session.scalars(select(SchoolMonthScore)).all() == []
     by_school = {r["school_id"]: r for r in rows}
     assert by_school[a.id]["safety_area"] == 100 and by_school[a.id]["composite"] == Decimal("100.0")
+
+
+def test_whole_period_and_one_school_at_a_time_write_the_same_rows(
+    app: Any, district: District, pg: Any
+) -> None:
+    """The whole period goes through a temporary table (parallel on PostgreSQL), one school straight
+    from the SELECT; a school's row must not depend on which job wrote it."""
+    columns = [c.name for c in SchoolMonthScore.__table__.columns if c.name not in ("id", "computed_at")]
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        p = data.period(2026, 3)
+        a = db.session.get(School, district.school_a.id)
+        b = db.session.get(School, district.school_b.id)
+        data.inspection(p, a, CANTEEN, SELF, A3="fail", D3=("fail", 2))
+        data.inspection(p, a, CANTEEN, SPOT, day=15, A4=("fail", 3))
+        data.inspection(p, b, SAFETY, SELF)
+        data.evaluation(p, b, "91.50")
+        data.report(p, a, late=True)
+        data.report(p, b)
+
+        def rows() -> dict[int, tuple]:
+            db.session.expire_all()
+            found = db.session.scalars(select(SchoolMonthScore).where(SchoolMonthScore.period_id == p.id))
+            return {r.school_id: tuple(getattr(r, c) for c in columns) for r in found}
+
+        assert score_period(p.id) == 3
+        assert score_period(p.id) == 3  # twice in one transaction: the staging table is made afresh
+        whole = rows()
+        db.session.execute(SchoolMonthScore.__table__.delete())
+        for school_id in sorted(whole):
+            score_period(p.id, [school_id])
+        one_by_one = rows()
+        a_id, b_id = a.id, b.id
+    assert one_by_one == whole
+    assert whole[a_id][columns.index("composite")] is not None
+    assert whole[b_id][columns.index("staff_area")] == Decimal("91.5")

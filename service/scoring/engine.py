@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Numeric,
@@ -52,6 +52,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from service.core.types import utcnow
 from service.db import db
@@ -464,9 +465,13 @@ STAGING_TABLE = "houqin_score_staging"
 
 
 class _CreateTempTableAs(Executable, ClauseElement):
-    """``CREATE TEMP TABLE <name> ON COMMIT DROP AS <select>`` (PostgreSQL)."""
+    """``CREATE TEMP TABLE <name> ON COMMIT DROP AS <select>`` (PostgreSQL), cached like any statement."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("name", InternalTraversal.dp_string),
+        ("query", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, name: str, query: Any) -> None:
         self.name = name
@@ -514,7 +519,7 @@ def score_period(
         index_elements=["school_id", "period_id"],
         set_={c: stmt.excluded[c] for c in cols if c not in ("school_id", "period_id")},
     )
-    written = db.session.execute(stmt).rowcount
+    written = db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
     if staged:
         db.session.execute(text(f"DROP TABLE {STAGING_TABLE}"))
     # Rows of schools deactivated since the last run (or no longer in the select) go.
