@@ -4,9 +4,10 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-23 09:00:00+08:00
 
-Same rows visible as before; the policy gains a clause that lets PostgreSQL see, while planning, that a
-bureau-scope query reads every row (see ``tenants.rls.VISIBLE_EXPR``). Without it the ranking engine,
-which runs in the bureau scope as the application role, got plans sized for 0.5% of the rows.
+Same rows visible as before. The bureau test is read once per statement instead of once per row, and
+the policy gains a clause that lets PostgreSQL see, while planning, that a bureau-scope query reads
+every row (see ``tenants.rls.VISIBLE_EXPR``). Without them the ranking engine, which runs in the bureau
+scope as the application role, got plans sized for 0.5% of the rows and paid for the policy per row.
 """
 
 import re
