@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -304,17 +304,29 @@ _QUANT = {
 }
 
 
-def _canonical(field: str, value: Any) -> Any:
-    """One value as the payload writes it: decimals at the column's scale, enums by value."""
-    if value is None:
-        return None
-    if field in _QUANT:
-        return format(Decimal(str(value)).quantize(_QUANT[field]), "f")
-    if isinstance(value, bool):
-        return value
+def _converter(field: str) -> Callable[[Any], Any]:
+    """How the payload writes ``field``'s values: decimals at the column's scale, enums by value.
+
+    Chosen once per column, not per value: a snapshot of 10,000 schools canonicalises ~250,000 values.
+    """
+    quantum = _QUANT.get(field)
+    if quantum is not None:
+
+        def decimal(value: Any) -> Any:
+            if value is None:
+                return None
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+            return format(number.quantize(quantum), "f")
+
+        return decimal
     if field == "veto_blocks":
-        return sorted(value)
-    return _jsonable(value)
+        return lambda value: None if value is None else sorted(value)
+    return lambda value: value if value is None or isinstance(value, bool) else _jsonable(value)
+
+
+def _canonical_rows(rows: Sequence[Any], fields: Sequence[str]) -> list[list[Any]]:
+    convert = [_converter(f) for f in fields]
+    return [[c(v) for c, v in zip(convert, row, strict=True)] for row in rows]
 
 
 def _digest(obj: Any) -> str:
@@ -348,7 +360,9 @@ def build_snapshot(
     blocks = _veto_blocks(as_of)
 
     base = base_select(target, period_ids, settings)
-    base_rows = db.session.execute(base.order_by(School.id)).mappings().all()
+    base_result = db.session.execute(base.order_by(School.id))
+    base_fields = list(base_result.keys())
+    base_rows = base_result.all()
     inputs = {
         "kind": target.kind.value,
         "key": target.key,
@@ -357,7 +371,7 @@ def build_snapshot(
         "previous": prev.payload_hash if prev else None,
         "vetoes_as_of": as_of.isoformat(),
         "vetoes": {str(k): v for k, v in blocks.items()},
-        "schools": [[_canonical(k, row[k]) for k in row] for row in base_rows],
+        "schools": _canonical_rows(base_rows, base_fields),
     }
     input_hash = _digest(inputs)
     current = current_snapshot(target.kind, target.key)
@@ -502,7 +516,7 @@ def entry_rows(snapshot_id: int) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(*cols).where(RankingEntry.snapshot_id == snapshot_id).order_by(RankingEntry.school_id)
     )
-    return [{f: _canonical(f, v) for f, v in zip(ENTRY_FIELDS, row, strict=True)} for row in rows]
+    return [dict(zip(ENTRY_FIELDS, values, strict=True)) for values in _canonical_rows(rows, ENTRY_FIELDS)]
 
 
 def payload_bytes(snapshot: RankingSnapshot) -> bytes:
