@@ -1,8 +1,9 @@
 """What the generator and the runner share: the scratch database URL and a Flask app bound to it.
 
-The benchmark connects as the superuser ``postgres`` (RLS bypassed). The engine runs in the bureau
-scope, where the row-level-security policies let every row through anyway, so the timings are the
-same as for the app role; the generator needs the bypass to bulk-load every school's rows at once.
+The generator connects as the superuser ``postgres``: it needs to bypass row-level security to
+bulk-load every school's rows at once. The runner connects with whatever URL it is given; give it the
+role made by ``bench.generate --app-role`` to time the engine as production runs it, with the tenant
+policies enforced (docs/performance.md gives both).
 """
 
 from __future__ import annotations
