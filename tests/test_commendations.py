@@ -43,7 +43,7 @@ from service.rubrics.models import RubricKind
 from service.rubrics.operations import current_version
 from service.staff.models import ContractType, StaffMember, StaffRole
 from tenants import TenantScope, use_scope
-from tests.conftest import District
+from tests.conftest import District, login
 
 KEY = "2024-2025-2"  # term 2 of 2024/25: Feb-Jul 2025, judged on 2025-07-31
 MONTHS = [(2025, m) for m in (2, 3, 4, 5, 6, 7)]
@@ -955,6 +955,51 @@ def test_queued_proposal_blocks_publication_until_the_job_has_run(
         assert result["round_id"] == rid
     assert client.get(f"{BASE}/rounds/{rid}", headers=h).get_json()["computed_at"] is not None
     assert _lines(app, rid) == before
+
+
+def test_certificates_are_issued_by_a_job_after_publication(
+    app: Any, client: Any, district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a real broker the certificates come later: the published round counts them, a download
+    before the job has run answers 409 (not 404), and the job - run twice, as on a redelivery - issues
+    each certificate once, dated the day of publication."""
+    from service.core import outbox
+
+    _workflow_term(app, district)
+    rid = _propose(app)
+    h = district.headers("admin")
+    for line in _lines(app, rid).values():
+        if line["qualifies"]:
+            client.post(f"{BASE}/candidates/{line['id']}/decision", json={"decision": "approved"}, headers=h)
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(outbox, "dispatch", lambda name, kwargs: sent.append((name, kwargs)))
+    published = client.post(f"{BASE}/rounds/{rid}/publish", headers=h).get_json()
+    assert sent == [
+        ("tasks.commendations.issue_certificates", {"scope": TenantScope.bureau().to_json(), "round_id": rid})
+    ]
+    assert published["certificates"] == {"issued": 0, "awards": 4}
+    award = next(
+        c for c in client.get(f"{BASE}/rounds/{rid}/candidates", headers=h).get_json() if c["certificate_no"]
+    )
+    early = client.get(f"{BASE}/candidates/{award['id']}/certificate.pdf", headers=h)
+    assert early.status_code == 409
+    assert early.get_json()["errors"] == {"certificate": ["荣誉证书正在生成，请稍后再试。"]}
+    web = app.test_client()
+    login(web, "admin")
+    assert "已生成 0 / 4 份" in web.get(f"/commendations/{rid}").get_data(as_text=True)
+
+    task = app.extensions["celery"].tasks["tasks.commendations.issue_certificates"]
+    first = task.apply(kwargs=sent[0][1]).get()
+    again = task.apply(kwargs=sent[0][1]).get()
+    assert (first["issued"], first["certificates"], first["awards"]) == (4, 4, 4)
+    assert (again["issued"], again["certificates"]) == (0, 4)
+    assert client.get(f"{BASE}/rounds/{rid}", headers=h).get_json()["certificates"] == {
+        "issued": 4,
+        "awards": 4,
+    }
+    pdf = client.get(f"{BASE}/candidates/{award['id']}/certificate.pdf", headers=h)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "4 份已全部生成" in web.get(f"/commendations/{rid}").get_data(as_text=True)
 
 
 # --- the web pages ----------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ admin changes anything: the rules, proposing, deciding, publishing (403 for the 
 Proposing: ``POST /rounds`` with ``{kind, key}`` queues the job through the outbox and answers 202
 with the round (``computed_at`` stays empty until the job has run); ``?sync=1`` computes in the request
 and answers 200 - fine for a district of a few dozen schools (the job reads one ranking snapshot and
-a handful of set-based queries). Publishing renders every certificate in the request (about 0.2 s
-each).
+a handful of set-based queries). Publishing freezes the list and queues the certificate job
+(WeasyPrint takes about 0.2 s a certificate, too long for a request when hundreds of staff are
+commended); the round's ``certificates`` counts what is issued, and a certificate not rendered yet
+answers 409.
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ class PublishRound(MethodView):
     @blp.response(200, RoundOut)
     def post(self, round_id: int) -> Any:
         """Freeze the list (bureau admin): every qualifying candidate must be decided; numbers the
-        approved awards and stores a certificate PDF for each. Any later change answers 409."""
+        approved awards and queues the job that stores a certificate PDF for each (``certificates``
+        counts them). Any later change answers 409."""
         row = _round(round_id)
         ensure_role(Role.BUREAU_ADMIN)
         operations.publish(row, user=_user(), now=utcnow())
@@ -240,6 +243,10 @@ class Certificate(MethodView):
         cand = _candidate(candidate_id)
         cert = operations.certificate_of(cand)
         if cert is None:
+            if cand.round.is_published and cand.certificate_no:
+                raise Conflict(
+                    {"certificate": [_("The certificate is still being generated; try again shortly.")]}
+                )
             raise NotFound()
         return _download(
             cert.pdf,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import copy
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,6 +56,8 @@ from service.staff.models import FOOD_HANDLING_ROLES, StaffMember
 from tenants import TenantScope
 
 PROPOSE_TASK = "tasks.commendations.propose"
+CERTIFICATES_TASK = "tasks.commendations.issue_certificates"
+CERTIFICATE_BATCH = 50  # certificates laid out per WeasyPrint document (bounds the job's memory)
 
 # Spot grades from best to worst: "graded A" means A; a setting of "B" accepts A and B.
 GRADE_ORDER = (Grade.A, Grade.B, Grade.C, Grade.UNGRADED)
@@ -477,13 +479,13 @@ def certificate_number(row: CommendationRound, commendation: Commendation, seq: 
 
 
 def publish(row: CommendationRound, *, user: User | None, now: datetime) -> CommendationRound:
-    """Freeze the round: number the approved awards and store one certificate PDF per award.
+    """Freeze the round: number the approved awards and queue their certificates.
 
     Every qualifying candidate must be decided first (409 naming how many are not). Runs in the
-    bureau scope, so it numbers every award of the district.
+    bureau scope, so it numbers every award of the district. The certificate PDFs are rendered by
+    :data:`CERTIFICATES_TASK` after the commit (:func:`issue_certificates`): a district that commends
+    hundreds of staff needs about a minute of WeasyPrint, longer than a web request may take.
     """
-    from service.commendations.certificates import render_certificates
-
     row = _lock(row)
     _ensure_not_published(row)
     if row.computed_at is None:
@@ -509,19 +511,63 @@ def publish(row: CommendationRound, *, user: User | None, now: datetime) -> Comm
     row.state = RoundState.PUBLISHED
     row.published_by_id = user.id if user else None
     row.published_at = now
-    db.session.flush()
-    for cand, pdf in zip(awards, render_certificates(row, awards, published_on=_local_day(now)), strict=True):
-        db.session.add(
-            CommendationCertificate(
-                school_id=cand.school_id,
-                candidate_id=cand.id,
-                certificate_no=cand.certificate_no,
-                pdf=pdf,
-                sha256=_sha256(pdf),
-            )
-        )
+    enqueue_task(CERTIFICATES_TASK, scope=TenantScope.bureau(), round_id=row.id)
     db.session.flush()
     return row
+
+
+def _awards_without_certificate(row: CommendationRound) -> Any:
+    issued = select(CommendationCertificate.candidate_id).where(
+        CommendationCertificate.candidate_id == CommendationCandidate.id
+    )
+    return candidates(row, awards_only=True).where(~issued.exists())
+
+
+def issue_certificates(row: CommendationRound, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Render and store the certificate PDF of every award of published ``row`` that has none yet.
+
+    Idempotent and resumable: awards that already have a certificate are skipped, so a redelivered
+    or re-run job issues only what is missing, and every certificate is dated the day of
+    publication (not of the run), so it is the same document whenever it is rendered. Rendered
+    :data:`CERTIFICATE_BATCH` at a time (one WeasyPrint layout per batch). Returns how many it issued.
+    """
+    from service.commendations.certificates import render_certificates
+
+    row = _lock(row)
+    if not row.is_published or row.published_at is None:
+        raise Conflict({"round": [_("The list is not published yet.")]})
+    todo = list(db.session.scalars(_awards_without_certificate(row)))
+    published_on = _local_day(row.published_at)
+    for start in range(0, len(todo), CERTIFICATE_BATCH):
+        batch = todo[start : start + CERTIFICATE_BATCH]
+        for cand, pdf in zip(batch, render_certificates(row, batch, published_on=published_on), strict=True):
+            db.session.add(
+                CommendationCertificate(
+                    school_id=cand.school_id,
+                    candidate_id=cand.id,
+                    certificate_no=cand.certificate_no,
+                    pdf=pdf,
+                    sha256=_sha256(pdf),
+                )
+            )
+        db.session.flush()
+        if progress is not None:
+            progress(start + len(batch), len(todo))
+    return len(todo)
+
+
+def certificate_counts(row: CommendationRound) -> tuple[int, int]:
+    """(certificates issued, awards) of a round in the current scope; (0, 0) before publication."""
+    if not row.is_published:
+        return 0, 0
+    awards = candidates(row, awards_only=True).subquery()
+    total = db.session.scalar(select(func.count()).select_from(awards)) or 0
+    issued = db.session.scalar(
+        select(func.count())
+        .select_from(CommendationCertificate)
+        .join(awards, awards.c.id == CommendationCertificate.candidate_id)
+    )
+    return int(issued or 0), int(total)
 
 
 def _local_day(moment: datetime) -> date:

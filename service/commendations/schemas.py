@@ -135,6 +135,15 @@ class RoundListArgs(Schema):
     state = fields.Enum(RoundState, by_value=True)
 
 
+def _certificates(row: Any) -> dict[str, int] | None:
+    from service.commendations.operations import certificate_counts
+
+    if not row.is_published:
+        return None
+    issued, total = certificate_counts(row)
+    return {"issued": issued, "awards": total}
+
+
 class RoundOut(Schema):
     id = fields.Integer()
     kind = fields.Enum(RoundKind, by_value=True)
@@ -154,6 +163,13 @@ class RoundOut(Schema):
     )
     created_at = fields.DateTime()
     published_at = fields.DateTime(allow_none=True)
+    certificates = fields.Function(
+        _certificates,
+        metadata={
+            "description": "certificates issued / awards in scope once published; "
+            "the PDFs are rendered by a job after publication"
+        },
+    )
 
 
 class CandidateListArgs(Schema):

@@ -120,6 +120,7 @@ def commendation_round(round_id: int) -> Any:
         pending=pending,
         only_qualifying=only_qualifying,
         can_decide=current_user.role is Role.BUREAU_ADMIN and not row.is_published,
+        certificates=operations.certificate_counts(row) if row.is_published else None,
         school_side=_school_side(),
         shown=shown,
         **PAGE_LABELS,
@@ -169,5 +170,5 @@ def commendation_publish(round_id: int) -> Any:
         _flash_refusal(exc)
         return redirect(url_for("web.commendation_round", round_id=round_id))
     db.session.commit()
-    flash(_("The list is published; certificates are ready."), "success")
+    flash(_("The list is published; the certificates are being generated."), "success")
     return redirect(url_for("web.commendation_round", round_id=round_id))
