@@ -20,7 +20,7 @@ from service.rubrics.guard import install_immutability_guard
 from service.rubrics.models import Rubric, RubricItem, RubricSection, RubricVersion
 from service.rules.models import RuleSet
 from service.scoring.models import SchoolMonthScore
-from service.staff.models import CertificateWarning, StaffMember
+from service.staff.models import CertificateWarning, StaffMember, StaffVeto
 from tenants import TenantOwned, install_tenant_scoping
 
 install_tenant_scoping(HouqinSession, tenant_root=School)
@@ -70,6 +70,7 @@ __all__ = [
     "SchoolMonthScore",
     "SchoolType",
     "StaffMember",
+    "StaffVeto",
     "UnlockRequest",
     "User",
     "Veto",

@@ -29,6 +29,7 @@ from service.commendations.models import (
     CommendationRound,
     RoundState,
 )
+from service.core.timeutil import today_shanghai
 from service.db import db
 from service.evaluations.models import Evaluation
 from service.hazards.models import Hazard, HazardSeverity, HazardState
@@ -501,6 +502,84 @@ def test_outstanding_staff_personal_conditions_and_both_quotas(app: Any, distric
     lines = _lines(app, _propose(app))
     winners = {sid for (cm, _, sid), line in lines.items() if cm == "outstanding_staff" and line["qualifies"]}
     assert winners == {best, second, b_best}
+
+
+def test_personal_vetoes_bar_outstanding_staff_for_12_months(
+    app: Any, client: Any, district: District
+) -> None:
+    """A discipline case in May 2025 bars 甲罚 on the judging day (31 July 2025); an unexcused absence of
+    June 2024 no longer bars 甲旧 (its 12 months ended on 1 June 2025). Recorded through the API by the
+    school's own admin; another school's admin cannot see the person at all."""
+    with building(app) as session:
+        term = Term.build(session, district)
+        punished = term.staff("A", "甲罚", ["99.6"])
+        old = term.staff("A", "甲旧", ["99.4"])
+        term.many_staff("A", 18)
+    url = "/api/v1/staff/{}/vetoes"
+    mine = district.headers("admin_a")
+    recorded = client.post(
+        url.format(punished),
+        json={"kind": "discipline", "occurred_on": "2025-05-10", "note": "违反食堂操作规程，警告处分"},
+        headers=mine,
+    )
+    assert recorded.status_code == 201, recorded.get_json()
+    body = recorded.get_json()
+    assert (body["kind_label"], body["ends_on"]) == ("违纪处分", "2026-05-10")
+    assert (
+        client.post(
+            url.format(old), json={"kind": "unexcused_absence", "occurred_on": "2024-06-01"}, headers=mine
+        ).status_code
+        == 201
+    )
+    other = district.headers("admin_b")
+    assert client.get(url.format(punished), headers=other).status_code == 404
+    assert (
+        client.post(
+            url.format(punished), json={"kind": "discipline", "occurred_on": "2025-05-10"}, headers=other
+        ).status_code
+        == 404
+    )
+
+    lines = _lines(app, _propose(app))
+    staff = {sid: line for (cm, _, sid), line in lines.items() if cm == "outstanding_staff"}
+    assert _failed(staff[punished]) == {"staff_veto"}
+    assert staff[punished]["reasons"]["staff_veto"]["zh"] == "个人否决事项：违纪处分（2025-05-10）"
+    assert staff[old]["reasons"]["staff_veto"]["ok"] is True
+    assert staff[old]["qualifies"] is True
+
+    # Withdrawn (recorded in error): proposing again, 甲罚 is no longer barred by it.
+    veto_id = client.get(url.format(punished), headers=mine).get_json()[0]["id"]
+    assert client.delete(f"{url.format(punished)}/{veto_id}", headers=mine).status_code == 204
+    lines = _lines(app, _propose(app))
+    assert lines[("outstanding_staff", district.school_a.id, punished)]["reasons"]["staff_veto"]["ok"] is True
+
+
+def test_staff_veto_input_is_checked_field_by_field(app: Any, client: Any, district: District) -> None:
+    url = f"/api/v1/staff/{district.staff_a.id}/vetoes"
+    h = district.headers("admin_a")
+    future = client.post(url, json={"kind": "discipline", "occurred_on": "2999-01-01"}, headers=h)
+    assert future.status_code in (400, 422)
+    assert "不能晚于今天" in future.get_json()["errors"]["occurred_on"][0]
+    unknown = client.post(url, json={"kind": "late", "occurred_on": "2025-05-10"}, headers=h)
+    assert unknown.status_code == 422 and "kind" in unknown.get_json()["errors"]
+    missing = client.post(url, json={"kind": "discipline"}, headers=h)
+    assert missing.status_code == 422 and "occurred_on" in missing.get_json()["errors"]
+    assert client.get(url, headers=h).get_json() == []  # nothing half-saved
+    recent = (today_shanghai() - timedelta(days=10)).isoformat()
+    note = {"kind": "accident_at_fault", "occurred_on": recent, "note": "操作不当烫伤学生"}
+    assert client.post(url, json=note, headers=h).status_code == 201
+    web = app.test_client()
+    login(web, "admin_a")
+    page = web.get(f"/schools/{district.school_a.id}").get_data(as_text=True)
+    assert "个人否决事项" in page and "本人负有责任的事故" in page and "操作不当烫伤学生" in page
+    assert (
+        client.post(
+            url,
+            json={"kind": "discipline", "occurred_on": "2025-05-10"},
+            headers=district.headers("official"),
+        ).status_code
+        == 403
+    )
 
 
 def test_staff_tie_at_a_quota_boundary(app: Any, district: District) -> None:

@@ -29,6 +29,7 @@ ID_PARAMS = {
     "inspection_id": lambda d: d.inspection_b_id,
     "appeal_id": lambda d: d.appeal_b_id,
     "candidate_id": lambda d: d.candidate_b_id,
+    "veto_id": lambda d: d.staff_veto_b_id,
 }
 # Fixed values for parameters that are not school-owned ids. Rubrics are bureau-level: the district
 # fixture seeds the default ones, so id 1 exists for each of these and the routes answer 200/403.
@@ -79,6 +80,12 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("staff.StaffItem", "PATCH"): lambda d: {"name": "被改名的李乙厨", "active": False},
     ("staff.RecomputeCertificateWarnings", "POST"): lambda d: None,
+    ("staff.StaffVetoes", "POST"): lambda d: {
+        "kind": "discipline",
+        "occurred_on": "2025-03-10",
+        "note": "入侵",
+    },
+    ("staff.StaffVetoItem", "DELETE"): lambda d: None,
     ("rubrics.RubricVersions", "POST"): lambda d: {"note": "matrix"},
     ("rubrics.RubricVersionItem", "PATCH"): lambda d: {"note": "matrix", "settings": {"sample_grams": 150}},
     ("rubrics.RubricVersionItems", "POST"): lambda d: {
@@ -269,7 +276,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
     from service.org.models import School
     from service.periods.models import Period, UnlockRequest
     from service.reports.models import MonthlyReport, ReportTransition
-    from service.staff.models import CertificateWarning, StaffMember
+    from service.staff.models import CertificateWarning, StaffMember, StaffVeto
     from tenants import TenantScope, use_scope
 
     def rows(stmt: Any) -> list[tuple]:
@@ -289,6 +296,7 @@ def _fingerprint(app: Any, d: District) -> dict[str, Any]:
             **_b_ranking_rows(rows, d),
             **_b_appeal_rows(rows, d),
             **_b_commendation_rows(rows, d),
+            "staff_vetoes": rows(select(*StaffVeto.__table__.c).where(StaffVeto.school_id == d.school_b.id)),
             "reports": rows(
                 select(*MonthlyReport.__table__.c).where(MonthlyReport.school_id == d.school_b.id)
             ),
@@ -362,6 +370,7 @@ def b_records(app: Any, district: District) -> District:
     district.evaluation_b_id = evaluate_all_staff(app, district.school_b.id, period_id)[0]  # type: ignore[attr-defined]
     _rank(app, period_id)
     _b_commendation(app, district)
+    _b_staff_veto(app, district)
     return district
 
 
@@ -737,6 +746,31 @@ def _b_commendation(app: Any, district: District) -> None:
         )
         db.session.commit()
         district.candidate_b_id = cand.id  # type: ignore[attr-defined]
+        db.session.remove()
+
+
+B_MARKERS += ("乙校个人否决记录",)
+
+
+def _b_staff_veto(app: Any, district: District) -> None:
+    """A personal veto (优秀后勤人员) of B's staff member."""
+    from datetime import date
+
+    from service.db import db
+    from service.staff.models import StaffVeto, StaffVetoKind
+    from tenants import TenantScope, use_scope
+
+    with app.app_context(), use_scope(TenantScope.school(district.school_b.id)):
+        veto = StaffVeto(
+            staff_id=district.staff_b.id,
+            kind=StaffVetoKind.UNEXCUSED_ABSENCE,
+            occurred_on=date(2025, 3, 3),
+            ends_on=date(2026, 3, 3),
+            note="乙校个人否决记录",
+        )
+        db.session.add(veto)
+        db.session.commit()
+        district.staff_veto_b_id = veto.id  # type: ignore[attr-defined]
         db.session.remove()
 
 

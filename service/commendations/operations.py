@@ -52,7 +52,8 @@ from service.rankings.models import RankingKind
 from service.reports.models import MonthlyReport, ReportState
 from service.rules import operations as rule_sets
 from service.rules.models import RuleKind
-from service.staff.models import FOOD_HANDLING_ROLES, StaffMember
+from service.staff import vetoes as staff_vetoes
+from service.staff.models import FOOD_HANDLING_ROLES, STAFF_VETO_LABELS, StaffMember
 from tenants import TenantScope
 
 PROPOSE_TASK = "tasks.commendations.propose"
@@ -215,7 +216,7 @@ def compute(
     bars = _bars(as_of, settings)
     spots = _spot_facts(period_ids, settings["trusted_canteen"].get("spot_grade", "A"))
     overdue = {r.school_id: int(r.overdue_count) for r in overdue_by_school(as_of)}
-    persons = _person_facts(period_ids)
+    persons = _person_facts(period_ids, as_of)
     return [
         *rules.advanced_unit(facts, bars[Commendation.ADVANCED_UNIT], settings["advanced_unit"], near),
         *rules.trusted_canteen(
@@ -301,8 +302,9 @@ def _spot_facts(period_ids: list[int], grade: str) -> dict[int, rules.SpotFacts]
     return {sid: rules.SpotFacts(total, graded) for sid, (total, graded) in counts.items()}
 
 
-def _person_facts(period_ids: list[int]) -> list[rules.PersonFacts]:
-    """Everybody with an evaluation in an accepted report of the period, with their scores."""
+def _person_facts(period_ids: list[int], as_of: date) -> list[rules.PersonFacts]:
+    """Everybody with an evaluation in an accepted report of the period, with their scores and the
+    personal vetoes in force on ``as_of``."""
     if not period_ids:
         return []
     rows = db.session.execute(
@@ -322,6 +324,7 @@ def _person_facts(period_ids: list[int]) -> list[rules.PersonFacts]:
     if not scores:
         return []
     members = db.session.scalars(select(StaffMember).where(StaffMember.id.in_(list(scores)))).all()
+    personal = staff_vetoes.in_force(as_of)
     out = []
     for m in members:
         year, month = last[m.id]
@@ -337,6 +340,7 @@ def _person_facts(period_ids: list[int]) -> list[rules.PersonFacts]:
                 cert_expiry=m.health_cert_expiry,
                 scores=tuple(scores[m.id]),
                 last_worked=date(year, month, calendar.monthrange(year, month)[1]),
+                vetoes=tuple((*STAFF_VETO_LABELS[v.kind], v.occurred_on) for v in personal.get(m.id, [])),
             )
         )
     return out

@@ -21,7 +21,9 @@ the same rank). Ranks are those of the snapshot: a vetoed or incomplete school k
 never change scores or ranks), so its place is not passed down to the next school.
 
 优秀后勤人员 (outstanding staff): personal conditions first (person mean, months in post, still in
-post, the school not barred, a food handler's health certificate valid on every month worked); then
+post, no personal veto in force - accident at fault, discipline, kickback, unexcused absence, recorded
+in ``service/staff/vetoes.py`` - the school not barred, a food handler's health certificate valid on
+every month worked); then
 the school quota ``floor(evaluated staff of the school / staff_per_award)`` and after it the district
 quota ``floor(district_share% × evaluated staff of the district)``, best person means first. Both
 quotas are hard caps ("at most"). **Ties at a quota boundary**: equal person means are ordered by
@@ -153,6 +155,8 @@ class PersonFacts:
     cert_expiry: date | None
     scores: tuple[Decimal, ...]  # counted evaluations of the period (accepted reports)
     last_worked: date  # last day of the latest month of the period with an evaluation
+    # Personal vetoes in force on the judging day: (kind zh, kind en, day it happened), oldest first.
+    vetoes: tuple[tuple[str, str, date], ...] = ()
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -473,6 +477,12 @@ def _personal_checks(
                     threshold=worked,
                 )
             )
+    if person.vetoes:
+        zh = "；".join(f"{kind_zh}（{day.isoformat()}）" for kind_zh, _en, day in person.vetoes)
+        en = "; ".join(f"{kind_en} ({day.isoformat()})" for _zh, kind_en, day in person.vetoes)
+        checks.append(Check("staff_veto", False, f"个人否决事项：{zh}", f"Personal veto: {en}"))
+    else:
+        checks.append(Check("staff_veto", True, "无个人否决事项", "No personal veto"))
     checks.append(veto_check(bars))
     return checks
 

@@ -6,19 +6,20 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.accounts.auth import ensure_role
 from service.accounts.models import Role
-from service.core.errors import DomainError
+from service.core.errors import DomainError, NotFound
 from service.core.lookup import get_or_404
 from service.core.pagination import paginate
 from service.core.schemas import PageArgs
 from service.db import db
 from service.org.models import School
-from service.staff import operations
-from service.staff.models import CertificateWarning, StaffMember
+from service.staff import operations, vetoes
+from service.staff.models import CertificateWarning, StaffMember, StaffVeto
 from service.staff.schemas import (
     CertificateWarningOut,
     RecomputeAccepted,
@@ -26,6 +27,8 @@ from service.staff.schemas import (
     StaffListArgs,
     StaffOut,
     StaffPatch,
+    StaffVetoIn,
+    StaffVetoOut,
 )
 from tenants import current_scope
 
@@ -71,6 +74,39 @@ class StaffItem(MethodView):
         operations.update_staff(member, data)
         db.session.commit()
         return member
+
+
+@blp.route("/staff/<int:staff_id>/vetoes")
+class StaffVetoes(MethodView):
+    @blp.response(200, StaffVetoOut(many=True))
+    def get(self, staff_id: int) -> Any:
+        """A person's vetoes for 优秀后勤人员 (accident at fault, discipline, kickback, unexcused absence)."""
+        return list(db.session.scalars(vetoes.list_for(get_or_404(StaffMember, staff_id))))
+
+    @blp.arguments(StaffVetoIn)
+    @blp.response(201, StaffVetoOut)
+    def post(self, data: dict[str, Any], staff_id: int) -> Any:
+        """Record one (school admin of the person's school, or bureau admin): it bars the person from
+        优秀后勤人员 for 12 months from ``occurred_on``; scores are not touched."""
+        member = get_or_404(StaffMember, staff_id)
+        ensure_role(*WRITERS)
+        veto = vetoes.record(member, data, user=current_user._get_current_object())
+        db.session.commit()
+        return veto
+
+
+@blp.route("/staff/<int:staff_id>/vetoes/<int:veto_id>")
+class StaffVetoItem(MethodView):
+    @blp.response(204)
+    def delete(self, staff_id: int, veto_id: int) -> None:
+        """Withdraw a veto recorded in error (the audit trail keeps it)."""
+        member = get_or_404(StaffMember, staff_id)
+        ensure_role(*WRITERS)
+        veto = get_or_404(StaffVeto, veto_id)
+        if veto.staff_id != member.id:
+            raise NotFound()
+        vetoes.withdraw(veto)
+        db.session.commit()
 
 
 @blp.route("/schools/<int:school_id>/certificate-warnings")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKeyConstraint, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.audit.models import Audited
@@ -112,5 +121,60 @@ class CertificateWarning(TenantOwned, Base):
         primaryjoin="and_(CertificateWarning.school_id == StaffMember.school_id, "
         "CertificateWarning.staff_id == StaffMember.id)",
         foreign_keys="[CertificateWarning.school_id, CertificateWarning.staff_id]",
+        viewonly=True,
+    )
+
+
+class StaffVetoKind(enum.StrEnum):
+    """The personal vetoes of 优秀后勤人员 (rubrics.md) that no other record shows.
+
+    The other two personal conditions come from data the product already has: a food handler who
+    worked with an expired health certificate (the roster's expiry against the months evaluated) and
+    fewer than 6 months in post (the hire date).
+    """
+
+    ACCIDENT_AT_FAULT = "accident_at_fault"
+    DISCIPLINE = "discipline"
+    KICKBACK = "kickback"
+    UNEXCUSED_ABSENCE = "unexcused_absence"
+
+
+STAFF_VETO_LABELS = {
+    StaffVetoKind.ACCIDENT_AT_FAULT: ("本人负有责任的事故", "At fault in an accident"),
+    StaffVetoKind.DISCIPLINE: ("违纪处分", "Disciplinary case"),
+    StaffVetoKind.KICKBACK: ("吃拿卡要、收受回扣", "Kickback case"),
+    StaffVetoKind.UNEXCUSED_ABSENCE: ("无故缺勤", "Unexcused absence"),
+}
+
+
+class StaffVeto(Audited, TenantOwned, Base):
+    """A personal veto: bars the person (not the school) from 优秀后勤人员 for 12 months from
+    ``occurred_on``. Recorded by the school or the bureau; deleting one is audited like any change."""
+
+    __tablename__ = "staff_vetoes"
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        ForeignKeyConstraint(
+            ["school_id", "staff_id"],
+            ["staff_members.school_id", "staff_members.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("ends_on > occurred_on", name="window_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[StaffVetoKind] = mapped_column(str_enum(StaffVetoKind, "staff_veto_kind"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # exclusive: 12 months after occurred_on
+    note: Mapped[str] = mapped_column(String(500), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    staff: Mapped[StaffMember] = relationship(
+        primaryjoin="and_(StaffVeto.school_id == StaffMember.school_id, StaffVeto.staff_id == StaffMember.id)",
+        foreign_keys="[StaffVeto.school_id, StaffVeto.staff_id]",
         viewonly=True,
     )

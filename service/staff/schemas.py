@@ -8,9 +8,11 @@ from service.core.labels import label
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
+    STAFF_VETO_LABELS,
     WARNING_KIND_LABELS,
     ContractType,
     StaffRole,
+    StaffVetoKind,
     WarningKind,
 )
 
@@ -70,3 +72,22 @@ class CertificateWarningOut(Schema):
 class RecomputeAccepted(Schema):
     queued = fields.Boolean()
     task = fields.String()
+
+
+class StaffVetoIn(Schema):
+    kind = fields.Enum(StaffVetoKind, by_value=True, required=True)
+    occurred_on = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class StaffVetoOut(Schema):
+    id = fields.Integer()
+    staff_id = fields.Integer()
+    school_id = fields.Integer()
+    kind = fields.Enum(StaffVetoKind, by_value=True)
+    kind_label = fields.Function(lambda v: label(STAFF_VETO_LABELS, v.kind))
+    occurred_on = fields.Date()
+    ends_on = fields.Date(metadata={"description": "the first day the veto no longer bars the award"})
+    note = fields.String()
+    recorded_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()

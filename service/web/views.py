@@ -19,6 +19,7 @@ from service.accounts.models import ROLE_LABELS
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
+from service.core.timeutil import today_shanghai
 from service.db import db
 from service.extensions import limiter
 from service.inspections.models import GRADE_LABELS, INSPECTION_KIND_LABELS, INSPECTION_MODE_LABELS
@@ -28,9 +29,11 @@ from service.reports.models import ACTION_LABELS, COMPLETENESS_LABELS, REPORT_ST
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
+    STAFF_VETO_LABELS,
     WARNING_KIND_LABELS,
     CertificateWarning,
     StaffMember,
+    StaffVeto,
 )
 from service.staff.operations import list_staff
 from tenants import current_scope
@@ -180,7 +183,22 @@ def school_detail(school_id: int) -> Any:
         )
     )
     cluster = db.session.scalars(select(Cluster).where(Cluster.id == school.cluster_id)).one()
-    return render_template("school.html", school=school, staff=staff, warnings=warnings, cluster=cluster)
+    personal_vetoes = list(
+        db.session.scalars(
+            select(StaffVeto)
+            .where(StaffVeto.school_id == school.id, StaffVeto.ends_on > today_shanghai())
+            .order_by(StaffVeto.occurred_on.desc(), StaffVeto.id.desc())
+        )
+    )
+    return render_template(
+        "school.html",
+        school=school,
+        staff=staff,
+        warnings=warnings,
+        cluster=cluster,
+        personal_vetoes=personal_vetoes,
+        STAFF_VETO_LABELS=STAFF_VETO_LABELS,
+    )
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
