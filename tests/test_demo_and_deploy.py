@@ -67,14 +67,19 @@ def _check_demo_rankings_and_candidates() -> None:
 
     from service.commendations.models import CommendationCandidate
     from service.db import db
+    from service.demo.runner import demo_school_year
+    from service.incidents.models import Incident
+    from service.incidents.vetoes import incident_date
     from service.org.models import School
+    from service.periods.models import Period
     from service.rankings.models import EntryStatus, RankingKind
     from service.rankings.operations import current_snapshot, entries_of
+    from service.staff.models import StaffVeto, StaffVetoKind
     from tenants import TenantScope, use_scope
 
     with use_scope(TenantScope.bureau()):
         codes = {s.id: s.code for s in db.session.scalars(select(School))}
-        year = current_snapshot(RankingKind.YEAR, "2025-2026")
+        year = current_snapshot(RankingKind.YEAR, demo_school_year())
         assert year is not None and len(year.payload_hash) == 64
         entries = entries_of(year)
         assert sum(e.status is EntryStatus.RANKED for e in entries) >= 25
@@ -92,7 +97,14 @@ def _check_demo_rankings_and_candidates() -> None:
         assert leaders and leaders <= advanced  # every clean peer-group leader is proposed
         barred = {"advanced_unit", "trusted_canteen"}
         assert not [c for c in qualifying if codes[c.school_id] == "S024" and c.commendation.value in barred]
-        month = current_snapshot(RankingKind.MONTH, "2026-10")
+        # The cook on duty that day carries a personal veto (test_commendations pins what it bars).
+        cooks = db.session.scalars(
+            select(StaffVeto).where(StaffVeto.kind == StaffVetoKind.ACCIDENT_AT_FAULT)
+        ).all()
+        incident = db.session.scalars(select(Incident)).one()
+        assert [(codes[v.school_id], v.occurred_on) for v in cooks] == [("S024", incident_date(incident))]
+        latest = db.session.scalars(select(Period).order_by(Period.year.desc(), Period.month.desc())).first()
+        month = current_snapshot(RankingKind.MONTH, latest.code)
         assert month is not None and any(e.rank_overall == 1 for e in entries_of(month))
 
 

@@ -81,14 +81,33 @@ def rank_demo_year() -> str:
     return "\n".join(lines)
 
 
+def demo_school_year() -> str:
+    """The school year (``2025-2026``) holding most of the demo's months: the demo's data spans the
+    11 reporting months before today, so which year that is moves with the calendar."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from service.periods.models import Period
+
+    counts = Counter(
+        f"{p.year}-{p.year + 1}" if p.month >= 9 else f"{p.year - 1}-{p.year}"
+        for p in db.session.scalars(select(Period))
+    )
+    if not counts:
+        raise LookupError("the demo has no period")
+    return max(counts, key=lambda key: (counts[key], key))
+
+
 def propose_demo_commendations() -> str:
-    """Propose the 2025/26 school year's commendations (the bureau then approves them in the UI)."""
+    """Propose the commendations of the demo's school year (the bureau then approves them in the UI)."""
     from sqlalchemy import select
 
     from service.commendations import operations as commendations
     from service.commendations.models import CommendationCandidate
 
-    round_ = commendations.propose("year", "2025-2026")
+    key = demo_school_year()
+    round_ = commendations.propose("year", key)
     rows = db.session.scalars(
         select(CommendationCandidate).where(
             CommendationCandidate.round_id == round_.id, CommendationCandidate.qualifies.is_(True)
@@ -98,4 +117,4 @@ def propose_demo_commendations() -> str:
     for row in rows:
         counts[str(row.commendation)] = counts.get(str(row.commendation), 0) + 1
     listed = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return f"  表彰候选 Commendation candidates 2025-2026 学年: {listed}"
+    return f"  表彰候选 Commendation candidates {key} 学年: {listed}"

@@ -34,7 +34,8 @@ submission checks, rubric item checks, hazard and incident rules):
   current month has no period yet, so nothing can be dated into it.
 * **Food incident**: in the seventh month S024 长岭镇初级中学 (a boarding school) reports a food
   poisoning after lunch - undercooked beans, the school at fault - within the hour; the veto follows
-  from the incident rules automatically, and the inspector visits unannounced the next day.
+  from the incident rules automatically, and the inspector visits unannounced the next day. The cook
+  on duty gets a personal veto (accident at fault), which keeps them off 优秀后勤人员 for 12 months.
 
 Everything random comes from one ``random.Random(rng_seed)`` drawn in a fixed order, so a seed always
 yields the same year for the same ``today``. Dates are explicit (``today``/``now`` arguments of the
@@ -75,7 +76,8 @@ from service.reports import operations as reports
 from service.reports.models import MonthlyReport
 from service.rubrics import operations as rubrics
 from service.rubrics.models import RubricKind
-from service.staff.models import StaffMember
+from service.staff import vetoes as staff_vetoes
+from service.staff.models import StaffMember, StaffRole, StaffVetoKind
 from tenants import TenantScope, current_scope, use_scope
 
 # --------------------------------------------------------------------------------------------------
@@ -84,6 +86,7 @@ from tenants import TenantScope, current_scope, use_scope
 
 CREDIBILITY_SCHOOL = "S014"  # 钢城路小学: self ~97, spot ~70
 INCIDENT_SCHOOL = "S024"  # 长岭镇初级中学: one food poisoning, school at fault
+INCIDENT_COOK_NOTE = "当班炊事员，午餐豆角未烧熟透"
 INCIDENT_MONTH_INDEX = 6  # the seventh reporting month of the year
 LATE_SCHOOLS = {"S004": 3, "S011": 2, "S021": 2, "S027": 1}  # code -> late months (S027: last month)
 MISSING_SCHOOLS = {"S010": "middle", "S029": "last"}  # code -> which month it never submitted
@@ -605,6 +608,24 @@ class _Year:
             today=day,
             by_bureau=False,
         )
+        # The cook on duty who served the undercooked beans: a personal veto (优秀后勤人员).
+        cook = self.session.scalars(
+            select(StaffMember)
+            .where(
+                StaffMember.school_id == school.id,
+                StaffMember.role == StaffRole.COOK,
+                StaffMember.active.is_(True),
+                StaffMember.hire_date <= day,
+            )
+            .order_by(StaffMember.id)
+        ).first()
+        if cook is not None:
+            staff_vetoes.record(
+                cook,
+                {"kind": StaffVetoKind.ACCIDENT_AT_FAULT, "occurred_on": day, "note": INCIDENT_COOK_NOTE},
+                user=None,
+                today=day,
+            )
         self.summary.incident_school = (school.code, school.name)
         self.summary.incident_period = period.code
 
