@@ -978,14 +978,24 @@ def test_cli_propose_and_list(app: Any, district: District) -> None:
     assert missing.exit_code == 1 and "key:" in missing.output
 
 
-def test_certificates_stored_per_award_in_the_school_scope(app: Any, client: Any, district: District) -> None:
-    """Certificates are school-owned rows: in a school's scope only its own are there at all."""
+def _proposed_and_approved(app: Any, client: Any, district: District) -> int:
+    """The workflow term proposed, every qualifying candidate approved by the bureau admin; the round id."""
     _workflow_term(app, district)
     rid = _propose(app)
-    h = district.headers("admin")
     for line in _lines(app, rid).values():
         if line["qualifies"]:
-            client.post(f"{BASE}/candidates/{line['id']}/decision", json={"decision": "approved"}, headers=h)
+            client.post(
+                f"{BASE}/candidates/{line['id']}/decision",
+                json={"decision": "approved"},
+                headers=district.headers("admin"),
+            )
+    return rid
+
+
+def test_certificates_stored_per_award_in_the_school_scope(app: Any, client: Any, district: District) -> None:
+    """Certificates are school-owned rows: in a school's scope only its own are there at all."""
+    rid = _proposed_and_approved(app, client, district)
+    h = district.headers("admin")
     assert client.post(f"{BASE}/rounds/{rid}/publish", headers=h).status_code == 200
     with app.app_context():
         with use_scope(TenantScope.bureau()):
@@ -1044,12 +1054,8 @@ def test_certificates_are_issued_by_a_job_after_publication(
     each certificate once, dated the day of publication."""
     from service.core import outbox
 
-    _workflow_term(app, district)
-    rid = _propose(app)
+    rid = _proposed_and_approved(app, client, district)
     h = district.headers("admin")
-    for line in _lines(app, rid).values():
-        if line["qualifies"]:
-            client.post(f"{BASE}/candidates/{line['id']}/decision", json={"decision": "approved"}, headers=h)
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(outbox, "dispatch", lambda name, kwargs: sent.append((name, kwargs)))
     published = client.post(f"{BASE}/rounds/{rid}/publish", headers=h).get_json()
