@@ -59,3 +59,8 @@ GRANT USAGE, CREATE ON SCHEMA public TO houqin_owner;
 -- The app role may look up objects in the schema but never create any (it must own nothing).
 -- `houqin db upgrade` grants this too, together with the table privileges.
 GRANT USAGE ON SCHEMA public TO houqin_app;
+-- The ranking engine stages a whole period in a temporary table (CREATE TEMP TABLE ... AS runs in
+-- parallel, INSERT ... SELECT does not; see service/scoring/engine.py). The table is visible only to
+-- the session that made it and dropped at commit. PUBLIC has this privilege by default, but a
+-- hardened cluster may have revoked it.
+GRANT TEMPORARY ON DATABASE houqin TO houqin_app;
