@@ -128,7 +128,8 @@ def tune_transaction() -> None:
 
     ``jit = off``: PostgreSQL's default compiles a statement to machine code once its estimated cost
     passes ``jit_above_cost``; for the engine's large statement at province scale the compilation costs
-    more than it saves (measured in docs/performance.md: 13.8 s with JIT, 5.1 s without).
+    more than it saves (docs/performance.md, "What changed": 12-14 s with JIT at 10,000 schools,
+    5-6 s without).
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
