@@ -21,6 +21,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if "DATABASE_URL" in config and "MIGRATION_DATABASE_URL" not in config:
             app.config["MIGRATION_DATABASE_URL"] = config["DATABASE_URL"]
 
+    if app.config.get("HOUQIN_NOW"):
+        from service.core.timeutil import set_clock
+
+        set_clock(app.config["HOUQIN_NOW"])
+        app.logger.warning(
+            "HOUQIN_NOW is set: the clock runs from %s, not the system time", app.config["HOUQIN_NOW"]
+        )
+
     from service import models  # noqa: F401 - complete metadata, tenant hooks installed
     from service.core import outbox  # noqa: F401 - after-commit task dispatch
     from service.core.celery import init_celery

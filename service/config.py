@@ -69,5 +69,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "EXCEL_MAX_BYTES": int(env.get("EXCEL_MAX_BYTES", str(5 * 1024 * 1024))),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(6 * 1024 * 1024))),
         # Accepting or reopening a report (or upholding an appeal) re-ranks its month, term and year.
+        # The application clock starts at this instant instead of the system clock (ISO 8601; demos,
+        # training copies and tests - see service/core/timeutil.py). Never set in production.
+        "HOUQIN_NOW": env.get("HOUQIN_NOW", ""),
         "RANKINGS_ON_EVENTS": env.get("RANKINGS_ON_EVENTS", "1") not in ("0", "false", "False"),
     }

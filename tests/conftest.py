@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -23,8 +24,18 @@ from tests import services
 OWNER_ROLE = "houqin_test_owner"
 APP_ROLE = "houqin_test_app"
 
+# The instant the suite runs "at": the application clock (service/core/timeutil.py) starts here in
+# every test process and in every process a test starts (HOUQIN_NOW), so no test depends on the day
+# it runs. Expectations are hand counts for this date. A Saturday in the middle of a month.
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+TODAY = NOW.date()
+
 
 def pytest_configure(config: pytest.Config) -> None:
+    from service.core.timeutil import CLOCK_ENV, set_clock
+
+    set_clock(NOW)
+    os.environ[CLOCK_ENV] = NOW.isoformat()
     if services.IN_CI:
         missing = [
             name
@@ -280,7 +291,7 @@ def district(app: Any) -> District:
         # Bureau-level reference data every area reads; after the truncation, ids start at 1.
         seed_default_rubrics(s, published_by=admin)
 
-        today = date.today()
+        today = TODAY
         staff_a = StaffMember(
             school_id=a.id,
             name="张甲厨",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TODAY
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -31,9 +31,9 @@ def new_staff(**overrides: Any) -> dict[str, Any]:
         "name": "王师傅",
         "role": "cook",
         "contract_type": "temporary",
-        "hire_date": (date.today() - timedelta(days=30)).isoformat(),
+        "hire_date": (TODAY - timedelta(days=30)).isoformat(),
         "health_cert_no": "JK-NEW",
-        "health_cert_expiry": (date.today() + timedelta(days=365)).isoformat(),
+        "health_cert_expiry": (TODAY + timedelta(days=365)).isoformat(),
     }
     body.update(overrides)
     return body
@@ -327,7 +327,7 @@ def test_recompute_lists_expiring_certificate(client, district):
     rows = warnings_of(client, district, district.school_a)
     assert [(w["staff_id"], w["kind"]) for w in rows] == [(district.staff_a.id, "expiring")]
     assert rows[0]["staff_name"] == "张甲厨"
-    assert rows[0]["expires_on"] == (date.today() + timedelta(days=10)).isoformat()
+    assert rows[0]["expires_on"] == (TODAY + timedelta(days=10)).isoformat()
     # only school A was recomputed: B's expired cook has no warning row yet
     assert warnings_of(client, district, district.school_b, "admin") == []
 
@@ -353,7 +353,7 @@ def test_inspector_cannot_recompute(client, district):
 
 
 def test_new_staff_with_expired_certificate_raises_warning(client, district):
-    expired = (date.today() - timedelta(days=1)).isoformat()
+    expired = (TODAY - timedelta(days=1)).isoformat()
     resp = client.post(
         "/api/v1/staff", json=new_staff(health_cert_expiry=expired), headers=district.headers("admin_a")
     )
@@ -365,11 +365,11 @@ def test_new_staff_with_expired_certificate_raises_warning(client, district):
 
 
 def test_renewing_certificate_clears_warning(client, district):
-    expired = (date.today() - timedelta(days=1)).isoformat()
+    expired = (TODAY - timedelta(days=1)).isoformat()
     new_id = client.post(
         "/api/v1/staff", json=new_staff(health_cert_expiry=expired), headers=district.headers("admin_a")
     ).get_json()["id"]
-    renewed = (date.today() + timedelta(days=365)).isoformat()
+    renewed = (TODAY + timedelta(days=365)).isoformat()
     resp = client.patch(
         f"/api/v1/staff/{new_id}", json={"health_cert_expiry": renewed}, headers=district.headers("admin_a")
     )

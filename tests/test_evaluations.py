@@ -18,7 +18,7 @@ from service.periods.models import Period
 from service.rubrics.models import RubricKind
 from service.rubrics.operations import current_version
 from tenants import TenantScope, use_scope
-from tests.conftest import District, evaluate_all_staff
+from tests.conftest import TODAY, District, evaluate_all_staff
 
 pytestmark = pytest.mark.postgres
 
@@ -50,7 +50,7 @@ def _all_groups(peer_id: int) -> list[dict[str, Any]]:
 @pytest.fixture
 def period(app: Any, district: District) -> dict:
     """Last month, open (its deadline is in the future)."""
-    today = date.today()
+    today = TODAY
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if first.month == 8:  # August is not a reporting month
         first = first.replace(month=7)
@@ -315,7 +315,7 @@ def test_refusals_save_nothing(app: Any, client: Any, district: District, period
     gone = _add_staff(client, district, "离职工", active=False)
     errors = refused(ASSESSMENT_AND_SELF, staff_id=gone["id"])
     assert "staff_id" in errors
-    later = _add_staff(client, district, "新来的", hire_date=date.today().isoformat())
+    later = _add_staff(client, district, "新来的", hire_date=TODAY.isoformat())
     assert "staff_id" in refused(ASSESSMENT_AND_SELF, staff_id=later["id"])
 
     assert _count_rows(app) == (0, 0)
@@ -388,7 +388,7 @@ def test_submission_waits_for_every_active_staff_member(
     a = district.headers("admin_a")
     other = _add_staff(client, district, "周同事")
     _add_staff(client, district, "离职工", active=False)  # inactive: not needed
-    _add_staff(client, district, "新来的", hire_date=date.today().isoformat())  # hired after the month
+    _add_staff(client, district, "新来的", hire_date=TODAY.isoformat())  # hired after the month
     report = client.post("/api/v1/reports", json={"period_id": period["id"]}, headers=a).get_json()
     rid = report["id"]
 
@@ -448,7 +448,7 @@ def test_staff_area_query_agrees_with_python(app: Any, client: Any, district: Di
     peer = _add_staff(client, district, "周同事")
     third = _add_staff(client, district, "吴保洁")
     _add_staff(client, district, "离职工", active=False)
-    _add_staff(client, district, "新来的", hire_date=date.today().isoformat())
+    _add_staff(client, district, "新来的", hire_date=TODAY.isoformat())
     assert (
         _evaluate(client, district, district.staff_a.id, pid, _all_groups(peer["id"])).status_code == 201
     )  # 88.95

@@ -24,7 +24,7 @@ from service.reports.models import MonthlyReport, ReportState
 from service.rubrics.models import ItemKind, RubricItem, RubricKind, RubricSection
 from service.rubrics.operations import current_version
 from tenants import TenantScope, use_scope
-from tests.conftest import District
+from tests.conftest import TODAY, District
 
 API = "/api/v1"
 
@@ -33,7 +33,7 @@ API = "/api/v1"
 
 
 def _last_month() -> date:
-    first = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    first = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
     return first.replace(month=7) if first.month == 8 else first  # August is not a reporting month
 
 
@@ -46,7 +46,7 @@ def period(app: Any, district: District) -> dict:
         json={
             "year": first.year,
             "month": first.month,
-            "deadline": (date.today() + timedelta(days=3)).isoformat(),
+            "deadline": (TODAY + timedelta(days=3)).isoformat(),
         },
         headers=district.headers("admin"),
     )

@@ -15,13 +15,13 @@ from service.periods.models import Period
 from service.reports import operations as reports
 from service.reports.models import MonthlyReport, ReportState
 from tenants import TenantScope, use_scope
-from tests.conftest import District, evaluate_all_staff
+from tests.conftest import NOW, TODAY, District, evaluate_all_staff
 
 
 @pytest.fixture
 def period(app: Any, district: District) -> dict:
     """Last month, open (its deadline is in the future)."""
-    today = date.today()
+    today = TODAY
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if first.month == 8:  # August is not a reporting month
         first = first.replace(month=7)
@@ -296,7 +296,7 @@ def test_accepting_a_draft_is_refused_by_the_domain_function(
     with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):
         report = reports.open_report(db.session.get(Period, period["id"]))
         with pytest.raises(Conflict):
-            reports.accept(report, now=datetime.now(UTC))
+            reports.accept(report, now=NOW)
         assert report.state is ReportState.DRAFT
         db.session.rollback()
         assert db.session.scalars(select(MonthlyReport)).all() == []
@@ -343,7 +343,7 @@ def test_audit_trail_records_rows_removed_by_a_cascade(
 def test_moving_the_deadline_rejudges_lateness(app: Any, client: Any, district: District) -> None:
     """A report submitted after the original deadline is no longer late when the bureau extends it."""
     admin = district.headers("admin")
-    today = date.today()
+    today = TODAY
     month = (today.replace(day=1) - timedelta(days=32)).replace(day=1)  # two months back
     if month.month == 8:
         month = (month - timedelta(days=1)).replace(day=1)
@@ -355,7 +355,7 @@ def test_moving_the_deadline_rejudges_lateness(app: Any, client: Any, district: 
     evaluate_all_staff(app, district.school_a.id, pid)
     with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):
         report = reports.open_report(db.session.get(Period, pid))
-        reports.submit(report, now=datetime.now(UTC))
+        reports.submit(report, now=NOW)
         db.session.commit()
         assert report.late is True
         rid = report.id

@@ -20,7 +20,7 @@ from service.staff.models import CertificateWarning, WarningKind
 from service.staff.operations import RECOMPUTE_TASK, recompute_certificate_warnings
 from tenants import MissingTenantScope, TenantScope, TenantViolation, use_scope
 from tests import services
-from tests.conftest import ROOT, District, test_config
+from tests.conftest import ROOT, TODAY, District, test_config
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_failed_request_sends_nothing(database: Any, district: District, sent: l
 
 
 def test_recompute_is_idempotent_and_set_based(app: Any, district: District) -> None:
-    today = date.today()
+    today = TODAY
     with app.app_context(), use_scope(TenantScope.bureau()):
         first = recompute_certificate_warnings(today=today)
         db.session.commit()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-from tests.conftest import District, evaluate_all_staff, login
+from tests.conftest import TODAY, District, evaluate_all_staff, login
 
 
 def _period(client: Any, district: District) -> dict:
-    today = date.today()
+    today = TODAY
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if first.month == 8:
         first = first.replace(month=7)

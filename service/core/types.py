@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from service.core.timeutil import utcnow as utcnow  # the application clock (column defaults use it too)
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
