@@ -42,7 +42,7 @@ def bench_app(url: str, **overrides: Any) -> Any:
     config: dict[str, Any] = {
         "DATABASE_URL": psycopg_url(url),
         "MIGRATION_DATABASE_URL": psycopg_url(url),
-        "SECRET_KEY": "bench-not-secret",
+        "SECRET_KEY": "bench-not-secret-0123456789-abcdefghij",
         "REDIS_URL": "",
         "CELERY_BROKER_URL": "memory://",
         "CELERY_RESULT_BACKEND": None,

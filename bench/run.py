@@ -371,7 +371,7 @@ def memory(url: str, period_id: int, *, timeout: float = 3600) -> None:
         "REDIS_URL": REDIS_URL,
         "CELERY_ALWAYS_EAGER": "false",
         "CELERY_QUEUE": queue,
-        "SECRET_KEY": "bench-not-secret",
+        "SECRET_KEY": "bench-not-secret-0123456789-abcdefghij",
     }
     with tempfile.TemporaryDirectory(prefix="houqin-bench-worker-") as tmp:
         log = Path(tmp) / "worker.log"

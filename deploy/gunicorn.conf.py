@@ -91,6 +91,24 @@ worker_tmp_dir = "/dev/shm"
 # FORWARDED_ALLOW_IPS=10.0.0.5 or a CIDR. Never "*" on a port reachable from outside the proxy.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
+# --- Start-up check -------------------------------------------------------------------------------
+
+
+def on_starting(server: object) -> None:
+    """Refuse to start without a real SECRET_KEY, with one clear line before any worker forks.
+
+    Every worker's create_app() would refuse as well, but each with a traceback, and gunicorn would
+    only say "Worker failed to boot". Only the configuration is read here: no engine, no connection
+    (see preload_app above).
+    """
+    from service.config import INSTANCE_DIR, InsecureSecretKey, from_env, resolve_secret_key
+
+    try:
+        resolve_secret_key(from_env(), INSTANCE_DIR)
+    except InsecureSecretKey as exc:
+        raise SystemExit(f"gunicorn: {exc}") from None
+
+
 # --- Logging --------------------------------------------------------------------------------------
 
 # Both logs to stdout/stderr: the container runtime collects them (`docker compose logs web`).

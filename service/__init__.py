@@ -6,20 +6,24 @@ queries the database at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from service.config import from_env
+from service.config import from_env, resolve_secret_key
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The app; raises :class:`service.config.InsecureSecretKey` before anything else starts when a
+    deployment has no real ``SECRET_KEY`` (gunicorn workers and the Celery worker build it here)."""
     app = Flask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(from_env())
     if config:
         app.config.update(config)
         if "DATABASE_URL" in config and "MIGRATION_DATABASE_URL" not in config:
             app.config["MIGRATION_DATABASE_URL"] = config["DATABASE_URL"]
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config, Path(app.instance_path))
 
     if app.config.get("HOUQIN_NOW"):
         from service.core.timeutil import set_clock

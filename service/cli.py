@@ -26,7 +26,7 @@ from service import create_app, migrate
 from service.accounts.models import Role
 from service.accounts.operations import create_user
 from service.commendations.cli import commendations_cli
-from service.config import INSTANCE_DIR
+from service.config import INSTANCE_DIR, InsecureSecretKey
 from service.core.errors import DomainError
 from service.db import db, make_engine
 from service.org.models import CanteenMode, Cluster, School, SchoolType
@@ -266,7 +266,11 @@ cli.add_command(commendations_cli)
 
 
 def main() -> None:
-    cli.main(prog_name="houqin")
+    """``houqin``; a missing or short SECRET_KEY ends it with that one message and status 1."""
+    try:
+        cli.main(prog_name="houqin")
+    except InsecureSecretKey as exc:
+        raise SystemExit(f"houqin: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -1,17 +1,33 @@
 """Settings, read from the environment; the defaults are the embedded demo mode.
 
 Embedded mode (no environment at all): SQLite in ``instance/houqin.sqlite``, Celery eager (jobs run
-in-process after the commit), in-memory rate limits, mail printed to the log.
+in-process after the commit), in-memory rate limits, mail printed to the log, and a random secret key
+generated once into ``instance/secret_key``. Anything else is a deployment and must set ``SECRET_KEY``
+(:func:`resolve_secret_key`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("HOUQIN_INSTANCE_DIR", ROOT / "instance"))
+
+# SECRET_KEY signs the session cookie: whoever knows it can forge any user's session, the bureau
+# admin's included. 32 characters of token_urlsafe are 192 bits; shorter values are passwords.
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"  # the embedded mode's generated key, in the instance dir
+MAKE_A_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class InsecureSecretKey(RuntimeError):
+    """``SECRET_KEY`` is missing or too short where it must be set: the app refuses to start."""
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -27,7 +43,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     redis_url = env.get("REDIS_URL", "")
     eager = _bool(env.get("CELERY_ALWAYS_EAGER"), default=not redis_url)
     return {
-        "SECRET_KEY": env.get("SECRET_KEY", "dev-only-not-secret-change-me"),
+        # No default: resolve_secret_key (called by create_app) demands one outside the embedded mode.
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
         "DATABASE_URL": database_url,
         # Migrations run as the table owner; the app connects as a role without ownership or BYPASSRLS.
         "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or database_url,
@@ -74,3 +91,71 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "HOUQIN_NOW": env.get("HOUQIN_NOW", ""),
         "RANKINGS_ON_EVENTS": env.get("RANKINGS_ON_EVENTS", "1") not in ("0", "false", "False"),
     }
+
+
+def is_embedded(config: Mapping[str, Any]) -> bool:
+    """The embedded mode runs on a SQLite file (the default, and ``houqin demo``); deployments do not."""
+    return str(config.get("DATABASE_URL") or "").startswith("sqlite")
+
+
+def resolve_secret_key(config: Mapping[str, Any], instance_dir: Path) -> str:
+    """The key that signs sessions and CSRF tokens, or :class:`InsecureSecretKey`.
+
+    A deployment must set ``SECRET_KEY`` to at least :data:`MIN_SECRET_KEY_LENGTH` characters: a
+    default written in the source or in ``docker-compose.yml`` is public, and with it anybody signs a
+    session cookie for the bureau admin. The embedded mode without one does not fall back to a
+    constant either: it generates a random key once and keeps it in ``instance_dir``, so demo
+    sessions survive a restart. A key that is set is checked in every mode (tests included).
+    """
+    key = str(config.get("SECRET_KEY") or "")
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise InsecureSecretKey(
+                f"SECRET_KEY is too short ({len(key)} characters; at least {MIN_SECRET_KEY_LENGTH}). "
+                f"Make one with: {MAKE_A_SECRET_KEY}"
+            )
+        return key
+    if is_embedded(config):
+        return _instance_secret_key(instance_dir)
+    raise InsecureSecretKey(
+        "SECRET_KEY is not set. Outside the embedded (SQLite) mode the web app and the worker need "
+        f"a random SECRET_KEY of at least {MIN_SECRET_KEY_LENGTH} characters, the same for every "
+        f"process. Make one with: {MAKE_A_SECRET_KEY}"
+    )
+
+
+def _instance_secret_key(instance_dir: Path) -> str:
+    """The embedded mode's key: read from ``instance_dir/secret_key``, generated there on first use.
+
+    Written to a private temporary file (mode 0600) and hard-linked into place, so two processes
+    starting together never read a half-written key and the second one keeps the first one's key.
+    """
+    path = instance_dir / SECRET_KEY_FILE
+    key = _read_key(path)
+    if key is not None:
+        return key
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{SECRET_KEY_FILE}.", dir=instance_dir)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process was first: use its key
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    key = _read_key(path)
+    assert key is not None
+    return key
+
+
+def _read_key(path: Path) -> str | None:
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise InsecureSecretKey(
+            f"{path} holds no usable key (at least {MIN_SECRET_KEY_LENGTH} characters): "
+            "delete it to have a new one generated, or set SECRET_KEY"
+        )
+    return key

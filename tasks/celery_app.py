@@ -1,7 +1,8 @@
 """The worker and beat entry point: ``celery -A tasks.celery_app worker`` / ``beat``.
 
 Importing this module builds the Flask app (configuration from the environment) and exposes its
-Celery object. A forked worker process disposes the engine's inherited pool so no connection is
+Celery object; without a real ``SECRET_KEY`` outside the embedded mode the process exits with that
+message (status 1) instead of running jobs for an app that would not start. A forked worker process disposes the engine's inherited pool so no connection is
 shared across processes.
 """
 
@@ -12,10 +13,14 @@ from typing import Any
 from celery.signals import worker_process_init
 
 from service import create_app
+from service.config import InsecureSecretKey
 from service.db import ENGINE_KEY
 from tasks.schedule import BEAT_SCHEDULE
 
-flask_app = create_app()
+try:
+    flask_app = create_app()
+except InsecureSecretKey as exc:
+    raise SystemExit(f"celery: {exc}") from None
 celery = flask_app.extensions["celery"]
 celery.conf.beat_schedule = BEAT_SCHEDULE
 celery.loader.import_default_modules()

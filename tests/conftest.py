@@ -141,7 +141,7 @@ def _pid_alive(pid: int) -> bool:
 def test_config(database: Database, **overrides: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-0123456789-abcdefghijklmnop",  # >= 32 characters, as everywhere
         "DATABASE_URL": database.app_url,
         "MIGRATION_DATABASE_URL": database.owner_url,
         "APP_DB_ROLE": APP_ROLE,

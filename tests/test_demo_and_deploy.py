@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -9,11 +10,11 @@ from typing import Any
 
 import yaml
 
-from service.core.timeutil import today_shanghai
+from service.core.timeutil import CLOCK_ENV, today_shanghai
 from tests.conftest import ROOT
 
 
-def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any) -> None:
+def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any, monkeypatch: Any) -> None:
     db_path = tmp_path / "demo.sqlite"
     proc = subprocess.run(
         [sys.executable, "-m", "service.cli", "demo", "--no-serve", "--database", str(db_path)],
@@ -21,7 +22,8 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOUQIN_INSTANCE_DIR": str(tmp_path)},
+        # The suite's clock (HOUQIN_NOW), or the demo year would follow the real date.
+        env={"PATH": "/usr/bin:/bin", "HOUQIN_INSTANCE_DIR": str(tmp_path), CLOCK_ENV: os.environ[CLOCK_ENV]},
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -32,6 +34,7 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any) -> None:
     from service import create_app
     from service.demo.runner import embedded_config
 
+    monkeypatch.setattr("service.config.INSTANCE_DIR", tmp_path)  # the demo's generated key
     app = create_app(embedded_config(db_path))
     client = app.test_client()
 
@@ -185,6 +188,18 @@ def test_compose_has_the_services_operators_expect() -> None:
     env = services["web"]["environment"]
     for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
         assert key in env
+
+
+def test_compose_ships_no_usable_secret_key() -> None:
+    """SECRET_KEY is ``${SECRET_KEY:?...}`` for every app service: compose refuses to start without
+    it (no ``:-default``, no literal key), so no deployment signs sessions with a public value."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("migrate", "web", "worker", "beat"):
+        value = str(compose["services"][name]["environment"]["SECRET_KEY"])
+        assert value.startswith("${SECRET_KEY:?") and value.endswith("}"), (name, value)
+        assert "SECRET_KEY" in value.removeprefix("${SECRET_KEY:?"), "the message names the variable"
+    assert "change-me" not in (ROOT / "docker-compose.yml").read_text()
+    assert "dev-only-not-secret" not in (ROOT / "service" / "config.py").read_text()
 
 
 def test_demo_year_covers_the_eleven_reporting_months_before_this_one() -> None:

@@ -154,7 +154,7 @@ def worker(database: Any, tmp_path: Any) -> Any:
         "CELERY_ALWAYS_EAGER": "false",
         "CELERY_QUEUE": queue,
         "HOUQIN_INSTANCE_DIR": str(tmp_path),
-        "SECRET_KEY": "worker-test",
+        "SECRET_KEY": "worker-test-0123456789-abcdefghijklmnop",
     }
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(
