@@ -100,8 +100,15 @@ class Incident(Audited, TenantOwned, Base):
     building_collapse: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # When the bureau first recorded (created or corrected) the incident; from then on every fact
+    # that decides a veto's existence or window is the bureau's (service/incidents/operations.py).
+    bureau_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
     period: Mapped[Period | None] = relationship()
+
+    @property
+    def bureau_confirmed(self) -> bool:
+        return self.bureau_confirmed_at is not None
 
     @property
     def reported_late(self) -> bool:

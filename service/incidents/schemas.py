@@ -63,6 +63,13 @@ class IncidentOut(Schema):
     crowd_crush = fields.Boolean()
     building_collapse = fields.Boolean()
     created_at = fields.DateTime()
+    bureau_confirmed_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "when the bureau first recorded it (created or corrected): from then on only the "
+            "bureau changes the facts that decide its vetoes"
+        },
+    )
 
 
 class IncidentDetailOut(IncidentOut):

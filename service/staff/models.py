@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -149,7 +150,12 @@ STAFF_VETO_LABELS = {
 
 class StaffVeto(Audited, TenantOwned, Base):
     """A personal veto: bars the person (not the school) from 优秀后勤人员 for 12 months from
-    ``occurred_on``. Recorded by the school or the bureau; deleting one is audited like any change."""
+    ``occurred_on``. Recorded by the school or the bureau; deleting one is audited like any change.
+
+    ``recorded_by_bureau`` is who recorded it, fixed when it is recorded (not read from the recorder's
+    account, which may change role or be deleted): what the bureau recorded only the bureau withdraws
+    (:func:`service.staff.vetoes.withdraw`). A row that does not say is the bureau's.
+    """
 
     __tablename__ = "staff_vetoes"
     __table_args__ = (
@@ -171,6 +177,7 @@ class StaffVeto(Audited, TenantOwned, Base):
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    recorded_by_bureau: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     staff: Mapped[StaffMember] = relationship(

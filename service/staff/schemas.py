@@ -90,4 +90,7 @@ class StaffVetoOut(Schema):
     ends_on = fields.Date(metadata={"description": "the first day the veto no longer bars the award"})
     note = fields.String()
     recorded_by_id = fields.Integer(allow_none=True)
+    recorded_by_bureau = fields.Boolean(
+        metadata={"description": "recorded by the bureau: only the bureau can withdraw it"}
+    )
     created_at = fields.DateTime()
