@@ -37,7 +37,7 @@ from service.incidents import operations as incidents
 from service.incidents.models import IncidentSeverity, IncidentType
 from service.inspections.models import Grade, Inspection, InspectionKind, InspectionMode
 from service.org.models import CanteenMode, School, SchoolType
-from service.periods.models import Period
+from service.periods.models import Period, UnlockRequest, UnlockState
 from service.rankings.models import EntryStatus, RankingEntry, RankingKind, RankingSnapshot
 from service.reports.models import MonthlyReport, ReportState
 from service.rubrics.models import RubricKind
@@ -547,11 +547,85 @@ def test_personal_vetoes_bar_outstanding_staff_for_12_months(
     assert staff[old]["reasons"]["staff_veto"]["ok"] is True
     assert staff[old]["qualifies"] is True
 
-    # Withdrawn (recorded in error): proposing again, 甲罚 is no longer barred by it.
+    # Withdrawn (recorded in error): May 2025 is locked, so the school asks the bureau, which withdraws
+    # it. Proposing again, 甲罚 is no longer barred by it.
     veto_id = client.get(url.format(punished), headers=mine).get_json()[0]["id"]
-    assert client.delete(f"{url.format(punished)}/{veto_id}", headers=mine).status_code == 204
+    assert client.delete(f"{url.format(punished)}/{veto_id}", headers=mine).status_code == 403
+    bureau = district.headers("admin")
+    assert client.delete(f"{url.format(punished)}/{veto_id}", headers=bureau).status_code == 204
     lines = _lines(app, _propose(app))
     assert lines[("outstanding_staff", district.school_a.id, punished)]["reasons"]["staff_veto"]["ok"] is True
+
+
+def test_who_may_withdraw_a_personal_veto(app: Any, client: Any, district: District) -> None:
+    """What the bureau records (a kickback case) only the bureau withdraws; a school withdraws its own
+    entry while the month it happened in is open (November: open until 16 December), not after the
+    lock (October, locked on 16 November, with or without a period row) unless the bureau granted an
+    unlock. Every refusal is 403 with the reason and leaves the veto in place."""
+    url = f"/api/v1/staff/{district.staff_a.id}/vetoes"
+    school, bureau = district.headers("admin_a"), district.headers("admin")
+    english = {**school, "Accept-Language": "en"}
+
+    def record(headers: dict, kind: str, day: str) -> dict:
+        resp = client.post(url, json={"kind": kind, "occurred_on": day}, headers=headers)
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    def withdraw(headers: dict, veto: dict) -> Any:
+        return client.delete(f"{url}/{veto['id']}", headers=headers)
+
+    def listed() -> set[int]:
+        return {v["id"] for v in client.get(url, headers=school).get_json()}
+
+    kickback = record(bureau, "kickback", "2026-11-10")
+    assert kickback["recorded_by_bureau"] is True
+    refused = withdraw(school, kickback)
+    assert refused.status_code == 403
+    assert refused.get_json()["errors"]["_request"] == ["该否决事项由教育局登记，只能由教育局撤销。"]
+    assert withdraw(english, kickback).get_json()["errors"]["_request"] == [
+        "The bureau recorded this veto; only the bureau can withdraw it."
+    ]
+    assert kickback["id"] in listed()
+    assert withdraw(bureau, kickback).status_code == 204
+    assert kickback["id"] not in listed()
+
+    own_open = record(school, "discipline", "2026-11-10")
+    assert own_open["recorded_by_bureau"] is False
+    assert withdraw(school, own_open).status_code == 204
+
+    own_locked = record(school, "unexcused_absence", "2026-10-12")  # October has no period row
+    refused = withdraw(school, own_locked)
+    assert refused.status_code == 403
+    assert refused.get_json()["errors"]["_request"] == [
+        "该否决事项所在月份（2026-10）已锁定，现在只能由教育局撤销。"
+    ]
+    assert withdraw(english, own_locked).get_json()["errors"]["_request"] == [
+        "The month of this veto (2026-10) is locked; only the bureau can withdraw it now."
+    ]
+    assert own_locked["id"] in listed()
+
+    # The bureau opens October as a period (locked on 16 November), then grants the school's unlock.
+    with building(app) as session:
+        october = Period(year=2026, month=10, deadline=date(2026, 11, 5), lock_days=10)
+        session.add(october)
+    assert withdraw(school, own_locked).status_code == 403
+    with building(app) as session:
+        session.add(
+            UnlockRequest(
+                school_id=district.school_a.id,
+                period_id=october.id,
+                reason="撤销误登记的否决事项",
+                state=UnlockState.GRANTED,
+                unlocked_until=today_shanghai() + timedelta(days=7),
+            )
+        )
+    assert withdraw(school, own_locked).status_code == 204
+
+    # ... and the bureau withdraws a school's entry of a locked month.
+    locked_again = record(school, "discipline", "2026-09-30")
+    assert withdraw(school, locked_again).status_code == 403
+    assert withdraw(bureau, locked_again).status_code == 204
+    assert listed() == set()
 
 
 def test_staff_veto_input_is_checked_field_by_field(app: Any, client: Any, district: District) -> None:

@@ -624,6 +624,7 @@ class _Year:
                 cook,
                 {"kind": StaffVetoKind.ACCIDENT_AT_FAULT, "occurred_on": day, "note": INCIDENT_COOK_NOTE},
                 user=None,
+                by_bureau=False,  # the school records it, as it reported the incident
                 today=day,
             )
         self.summary.incident_school = (school.code, school.name)

@@ -113,6 +113,27 @@ def is_open_for(period: Period, school_id: int, today: date) -> bool:
     return granted is not None
 
 
+def is_month_open_for(school_id: int, day: date, today: date) -> bool:
+    """Whether a school may still change the month of ``day``: :func:`is_open_for` on its period.
+
+    A month the bureau never opened a period for (before Houqin, or August) locks on the default
+    schedule (deadline the 5th of the next month, then :data:`DEFAULT_LOCK_DAYS`), so an old month
+    without a period is as closed to the school as one with it.
+    """
+    period = db.session.scalars(
+        select(Period).where(Period.year == day.year, Period.month == day.month)
+    ).one_or_none()
+    if period is None:
+        period = Period(  # transient: never added to the session
+            year=day.year,
+            month=day.month,
+            deadline=default_deadline(day.year, day.month),
+            lock_days=DEFAULT_LOCK_DAYS,
+        )
+        return not period.is_locked(today)
+    return is_open_for(period, school_id, today)
+
+
 def request_unlock(
     period: Period, reason: str, *, school_id: int | None = None, today: date
 ) -> UnlockRequest:

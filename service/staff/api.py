@@ -37,6 +37,10 @@ blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="后勤人�
 WRITERS = (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
 
 
+def _by_bureau() -> bool:
+    return current_user.role is Role.BUREAU_ADMIN
+
+
 @blp.route("/staff")
 class StaffCollection(MethodView):
     @blp.arguments(StaffListArgs, location="query")
@@ -90,7 +94,7 @@ class StaffVetoes(MethodView):
         优秀后勤人员 for 12 months from ``occurred_on``; scores are not touched."""
         member = get_or_404(StaffMember, staff_id)
         ensure_role(*WRITERS)
-        veto = vetoes.record(member, data, user=current_user._get_current_object())
+        veto = vetoes.record(member, data, user=current_user._get_current_object(), by_bureau=_by_bureau())
         db.session.commit()
         return veto
 
@@ -99,13 +103,14 @@ class StaffVetoes(MethodView):
 class StaffVetoItem(MethodView):
     @blp.response(204)
     def delete(self, staff_id: int, veto_id: int) -> None:
-        """Withdraw a veto recorded in error (the audit trail keeps it)."""
+        """Withdraw a veto recorded in error (the audit trail keeps it). 403 with the reason for a
+        school admin when the bureau recorded it, or when its month is locked."""
         member = get_or_404(StaffMember, staff_id)
         ensure_role(*WRITERS)
         veto = get_or_404(StaffVeto, veto_id)
         if veto.staff_id != member.id:
             raise NotFound()
-        vetoes.withdraw(veto)
+        vetoes.withdraw(veto, by_bureau=_by_bureau())
         db.session.commit()
 
 
