@@ -355,7 +355,8 @@ def test_failed_veto_item_from_an_inspection(app: Any, client: Any, district: Di
 
 def test_a_school_cannot_edit_a_veto_away(app: Any, client: Any, district: District, this_month: int) -> None:
     """Moving the time of a late-reported incident, or clearing the bureau's finding of fault, would
-    lift the school's own veto: refused (403) and nothing changes. Adding a barring fact is allowed."""
+    lift the school's own veto: refused (403) and nothing changes. Adding a barring fact to its own
+    report is allowed; to the bureau's record it is not (the bureau's facts are the bureau's)."""
     school, admin = district.headers("admin_a"), district.headers("admin")
     occurred = now_shanghai() - timedelta(hours=5)
     late = _report(client, school, type="injury", occurred_at=occurred.isoformat()).get_json()
@@ -385,6 +386,161 @@ def test_a_school_cannot_edit_a_veto_away(app: Any, client: Any, district: Distr
         f"/api/v1/incidents/{found['id']}", json={"school_at_fault": False}, headers=school
     )
     assert cleared.status_code == 403
-    stricter = client.patch(f"/api/v1/incidents/{found['id']}", json={"crowd_crush": True}, headers=school)
+    assert (
+        client.patch(
+            f"/api/v1/incidents/{found['id']}", json={"crowd_crush": True}, headers=school
+        ).status_code
+        == 403
+    )
+    stricter = client.patch(f"/api/v1/incidents/{late['id']}", json={"crowd_crush": True}, headers=school)
     assert stricter.status_code == 200
     assert "crowd_crush" in [v["rule"] for v in stricter.get_json()["vetoes"]]
+
+
+def _windows(client: Any, iid: int, headers: dict) -> dict[str, tuple[str, str]]:
+    body = client.get(f"/api/v1/incidents/{iid}", headers=headers).get_json()
+    return {v["rule"]: (v["starts_on"], v["ends_on"]) for v in body["vetoes"]}
+
+
+def test_the_facts_of_an_incident_the_bureau_recorded_are_the_bureaus(
+    client: Any, district: District, this_month: int
+) -> None:
+    """The bureau records a food poisoning on 20 November: the school cannot move it to the 1st (its
+    vetoes would end 19 days sooner), nor change its type, severity, fault or findings - 403 per
+    field with the reason, nothing saved. It may still add to the description; the bureau may
+    still correct everything, and the windows follow the bureau's correction."""
+    school, admin = district.headers("admin_a"), district.headers("admin")
+    occurred = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
+    made = _report(
+        client,
+        admin,
+        school_id=district.school_a.id,
+        type="food_poisoning",
+        severity="serious",
+        school_at_fault=True,
+        occurred_at=occurred.isoformat(),
+        reported_at=(occurred + timedelta(minutes=40)).isoformat(),
+    )
+    assert made.status_code == 201
+    inc = made.get_json()
+    assert inc["bureau_confirmed_at"] is not None
+    iid = inc["id"]
+    windows = {
+        "food_poisoning_at_fault": ("2026-11-20", "2027-11-20"),
+        "liability_casualty": ("2026-11-20", "2027-11-20"),
+    }
+    assert _windows(client, iid, admin) == windows
+
+    moved = client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={"occurred_at": datetime(2026, 11, 1, 12, 0, tzinfo=SHANGHAI).isoformat()},
+        headers=school,
+    )
+    assert moved.status_code == 403
+    assert moved.get_json()["errors"] == {"occurred_at": ["教育局已登记该事故，此项只能由教育局修改。"]}
+    english = client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={"severity": "minor"},
+        headers={**school, "Accept-Language": "en"},
+    )
+    assert english.status_code == 403
+    assert english.get_json()["errors"] == {
+        "severity": ["The bureau has recorded this incident; only the bureau can change this field."]
+    }
+    for field, value in (
+        ("type", "other"),
+        ("severity", "death"),  # stricter or not: the bureau's
+        ("school_at_fault", False),
+        ("unlicensed", True),
+        ("banned_food", False),
+        ("meal_not_sampled", True),
+        ("crowd_crush", False),
+        ("building_collapse", False),
+    ):
+        refused = client.patch(f"/api/v1/incidents/{iid}", json={field: value}, headers=school)
+        assert refused.status_code == 403 and list(refused.get_json()["errors"]) == [field], field
+    assert _windows(client, iid, admin) == windows
+    after = client.get(f"/api/v1/incidents/{iid}", headers=admin).get_json()
+    assert (datetime.fromisoformat(after["occurred_at"]), after["type"], after["severity"]) == (
+        occurred,
+        "food_poisoning",
+        "serious",
+    )
+
+    described = client.patch(
+        f"/api/v1/incidents/{iid}", json={"description": "补充：涉事菜品为四季豆"}, headers=school
+    )
+    assert described.status_code == 200 and described.get_json()["description"] == "补充：涉事菜品为四季豆"
+    assert _windows(client, iid, admin) == windows
+
+    day_before = datetime(2026, 11, 19, 12, 0, tzinfo=SHANGHAI)
+    corrected = client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={
+            "occurred_at": day_before.isoformat(),
+            "reported_at": (day_before + timedelta(minutes=40)).isoformat(),
+        },
+        headers=admin,
+    )
+    assert corrected.status_code == 200
+    assert _windows(client, iid, admin) == {rule: ("2026-11-19", "2027-11-19") for rule in windows}
+
+
+def test_a_school_may_correct_its_own_report_until_the_bureau_confirms_it(
+    client: Any, district: District, this_month: int
+) -> None:
+    """The school reports a food poisoning of yesterday noon a day late. Before the bureau looks at
+    it, moving it to the 1st keeps every veto but ends them 19 days sooner: refused (403) like lifting
+    one. A correction that shortens nothing is allowed. The bureau's PATCH - an empty one too -
+    confirms the report; from then on the facts are the bureau's."""
+    school, admin = district.headers("admin_a"), district.headers("admin")
+    occurred = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
+    inc = _report(
+        client, school, type="food_poisoning", school_at_fault=True, occurred_at=occurred.isoformat()
+    ).get_json()
+    assert inc["bureau_confirmed_at"] is None and inc["reported_late"] is True
+    iid = inc["id"]
+    windows = {
+        "food_poisoning_at_fault": ("2026-11-20", "2027-11-20"),
+        "hidden_or_late_food": ("2026-11-20", "2027-11-20"),
+    }
+    assert _windows(client, iid, school) == windows
+
+    earlier = client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={"occurred_at": datetime(2026, 11, 1, 12, 0, tzinfo=SHANGHAI).isoformat()},
+        headers=school,
+    )
+    assert earlier.status_code == 403
+    assert earlier.get_json()["errors"] == {"_schema": ["此修改会撤销或缩短一票否决，只有教育局可以这样做。"]}
+    assert _windows(client, iid, school) == windows
+
+    later = client.patch(
+        f"/api/v1/incidents/{iid}",
+        json={
+            "occurred_at": datetime(2026, 11, 20, 12, 30, tzinfo=SHANGHAI).isoformat(),
+            "severity": "serious",
+        },
+        headers=school,
+    )
+    assert later.status_code == 200, later.get_json()
+    assert later.get_json()["bureau_confirmed_at"] is None
+    assert _windows(client, iid, school) == {**windows, "liability_casualty": ("2026-11-20", "2027-11-20")}
+
+    confirmed = client.patch(f"/api/v1/incidents/{iid}", json={}, headers=admin)
+    assert confirmed.status_code == 200 and confirmed.get_json()["bureau_confirmed_at"] is not None
+    refused = client.patch(f"/api/v1/incidents/{iid}", json={"severity": "death"}, headers=school)
+    assert refused.status_code == 403 and list(refused.get_json()["errors"]) == ["severity"]
+    assert (
+        client.patch(
+            f"/api/v1/incidents/{iid}", json={"description": "已上报区教育局"}, headers=school
+        ).status_code
+        == 200
+    )
+
+
+def test_every_fact_but_the_description_decides_a_veto() -> None:
+    """VETO_FACT_FIELDS is what a school loses once the bureau recorded the incident: every fact the
+    rules read (the bureau-only findings are refused to schools anyway)."""
+    assert set(incidents.FACT_FIELDS) - set(incidents.VETO_FACT_FIELDS) == {"description"}
+    assert {"type", "occurred_at", "severity", "school_at_fault"} <= set(incidents.VETO_FACT_FIELDS)

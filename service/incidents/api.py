@@ -74,7 +74,11 @@ class IncidentItem(MethodView):
     @blp.arguments(IncidentPatch(partial=True))
     @blp.response(200, IncidentDetailOut)
     def patch(self, data: dict[str, Any], incident_id: int) -> Any:
-        """Correct an incident; its vetoes are derived again from the new facts."""
+        """Correct an incident; its vetoes are derived again from the new facts.
+
+        A bureau admin's PATCH (an empty one too) confirms the incident: from then on its type, time,
+        severity, fault and findings are the bureau's (403 for a school admin, per field); a school
+        admin's change that would lift or shorten a veto is refused (403) in any case."""
         incident = get_or_404(Incident, incident_id)
         ensure_role(*WRITERS)
         operations.update_incident(

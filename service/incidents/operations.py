@@ -6,6 +6,13 @@ bureau's to record (:data:`BUREAU_ONLY_FIELDS`), so a school cannot clear the fa
 bureau admin may create and correct any incident, in any month (the bureau is the authority that
 locks months, and investigations often conclude months later); a school's writes are month-bound like
 the rest of its monthly data.
+
+Once the bureau has recorded an incident (created it, or corrected or confirmed the school's report:
+any bureau write sets ``bureau_confirmed_at``), every fact that decides whether a veto exists or when
+its window runs (:data:`VETO_FACT_FIELDS`: type, time, severity, fault, the findings) is the bureau's;
+the school may still add to the description. Before that, the school may correct its own report, but
+no edit of a school may lift a veto or move its window's end earlier (moving the time of an incident
+from the 26th to the 1st ends its vetoes 25 days sooner).
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ FACT_FIELDS = (
 )
 BUREAU_ONLY_FIELDS = ("reported_at", "hidden", "fine_or_heavier", "falsified_data")
 EDITABLE_FIELDS = (*FACT_FIELDS, *BUREAU_ONLY_FIELDS)
+# The facts the veto rules (service/incidents/vetoes.py: INCIDENT_RULES, incident_date) read: all but
+# the description. The bureau's alone once it has recorded or confirmed the incident.
+VETO_FACT_FIELDS = tuple(k for k in FACT_FIELDS if k != "description")
 
 
 def list_incidents(
@@ -59,6 +69,21 @@ def _refuse_bureau_fields(data: Mapping[str, Any]) -> None:
     sent = [k for k in BUREAU_ONLY_FIELDS if k in data]
     if sent:
         raise DomainError({k: [_("Only the bureau can set this field.")] for k in sent}, 403)
+
+
+def _refuse_confirmed_facts(incident: Incident, data: Mapping[str, Any]) -> None:
+    """A school's change to a veto-deciding fact of an incident the bureau recorded: 403 per field."""
+    if incident.bureau_confirmed_at is None:
+        return
+    sent = [k for k in VETO_FACT_FIELDS if k in data]
+    if sent:
+        message = _("The bureau has recorded this incident; only the bureau can change this field.")
+        raise DomainError({k: [message] for k in sent}, 403)
+
+
+def _windows(incident: Incident) -> dict[str, date]:
+    """Rule → the end of its veto's window, for the incident's current vetoes."""
+    return {v.rule: v.ends_on for v in vetoes_of(incident)}
 
 
 def _check_times(occurred_at: datetime, reported_at: datetime, *, now: datetime) -> None:
@@ -96,6 +121,7 @@ def create_incident(data: Mapping[str, Any], *, now: datetime, today: date, by_b
         reported_at=reported_at,
         period_id=period.id if period else None,
         created_by_id=current_actor().user_id,
+        bureau_confirmed_at=now if by_bureau else None,
     )
     db.session.add(incident)
     db.session.flush()
@@ -106,8 +132,10 @@ def create_incident(data: Mapping[str, Any], *, now: datetime, today: date, by_b
 def update_incident(
     incident: Incident, data: Mapping[str, Any], *, now: datetime, today: date, by_bureau: bool
 ) -> Incident:
+    """Correct an incident and derive its vetoes again; a bureau write confirms it (see the module)."""
     if not by_bureau:
         _refuse_bureau_fields(data)
+        _refuse_confirmed_facts(incident, data)
         ensure_month_open(incident.school_id, incident.period, today=today)
     occurred_at = data.get("occurred_at", incident.occurred_at)
     reported_at = data.get("reported_at", incident.reported_at)
@@ -115,19 +143,25 @@ def update_incident(
     period = period_of(_local_day(occurred_at), field="occurred_at")
     if not by_bureau:
         ensure_month_open(incident.school_id, period, today=today)
-    rules_before = {v.rule for v in vetoes_of(incident)}
+    windows_before = _windows(incident)
     for key in EDITABLE_FIELDS:
         if key in data:
             setattr(incident, key, data[key])
     incident.period_id = period.id if period else None
+    if by_bureau and incident.bureau_confirmed_at is None:
+        incident.bureau_confirmed_at = now
     db.session.flush()
     evaluate_incident_vetoes(incident)
     if not by_bureau:
-        # A school may add facts that bar it, never edit one away: lifting a veto is the bureau's call.
-        lifted = rules_before - {v.rule for v in vetoes_of(incident)}
-        if lifted:
+        # A school may add facts that bar it, never edit one away or shorten it: that is the bureau's call.
+        after = _windows(incident)
+        if any(rule not in after or after[rule] < ends for rule, ends in windows_before.items()):
             raise DomainError(
-                {"_schema": [_("This change would lift a veto (一票否决); only the bureau can do that.")]},
+                {
+                    "_schema": [
+                        _("This change would lift or shorten a veto (一票否决); only the bureau can do that.")
+                    ]
+                },
                 status=403,
             )
     return incident
