@@ -21,9 +21,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if "DATABASE_URL" in config and "MIGRATION_DATABASE_URL" not in config:
             app.config["MIGRATION_DATABASE_URL"] = config["DATABASE_URL"]
 
-    if app.config.get("HOUQIN_NOW"):
-        from service.core.timeutil import set_clock
+    from service.core.timeutil import clock_is_set, set_clock
 
+    # HOUQIN_NOW starts the clock once per process; a clock set explicitly (houqin demo --today) wins.
+    if app.config.get("HOUQIN_NOW") and not clock_is_set():
         set_clock(app.config["HOUQIN_NOW"])
         app.logger.warning(
             "HOUQIN_NOW is set: the clock runs from %s, not the system time", app.config["HOUQIN_NOW"]

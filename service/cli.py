@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -241,13 +242,29 @@ def schools_add(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def demo(serve: bool, host: str, port: int, database: Path | None) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Show the demo as of this day (YYYY-MM-DD): the year is seeded up to it and the served UI's "
+    "clock starts on it. Default: today.",
+)
+@click.option(
+    "--compact", is_flag=True, help="The compact district: the same stories, fewer schools and staff."
+)
+def demo(
+    serve: bool, host: str, port: int, database: Path | None, today: datetime | None, compact: bool
+) -> None:
     """Embedded demo: a fresh SQLite database, eager Celery, a seeded district, the web UI."""
+    from service.core.timeutil import set_clock
     from service.demo.runner import build_demo
 
+    if today is not None:
+        set_clock(today.date())
     path = database or INSTANCE_DIR / "demo.sqlite"
-    app, logins_text = build_demo(path)
-    click.echo(logins_text)
+    built = build_demo(path, compact=compact)
+    app = built.app
+    click.echo(built.text)
     if serve:
         click.echo(f"\nHouqin demo: http://{host}:{port}/  (Ctrl+C to stop)")
         # Not app.run(): Flask ignores it inside its own CLI (FLASK_RUN_FROM_CLI).
