@@ -1,6 +1,7 @@
 """The ``houqin`` command (Flask's CLI plus Houqin's own groups).
 
-houqin db upgrade                 migrate (as the owner: MIGRATION_DATABASE_URL)
+houqin db upgrade                 migrate (as the owner: MIGRATION_DATABASE_URL), seed the shipped
+                                  rubrics and rule sets as version 1 where missing (service/seeding.py)
 houqin db create-app-role         create the app's login role (run as a superuser)
 houqin users create-admin         the bureau's first admin
 houqin users add / schools add / clusters add
@@ -23,7 +24,7 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select, text
 from werkzeug.serving import run_simple
 
-from service import create_app, migrate
+from service import create_app, migrate, seeding
 from service.accounts.models import Role
 from service.accounts.operations import create_user
 from service.commendations.cli import commendations_cli
@@ -56,9 +57,25 @@ def _refusals_exit() -> Iterator[None]:
 @db_cli.command("upgrade")
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply migrations as the table owner, then grant the app role its privileges."""
-    migrate.upgrade(current_app.config["MIGRATION_DATABASE_URL"], revision, current_app.config["APP_DB_ROLE"])
+    """Apply migrations as the table owner, grant the app role its privileges, then store the shipped
+    rubrics and rule sets as version 1 where the district has none (only when upgrading to the head:
+    the models describe the newest schema)."""
+    url = current_app.config["MIGRATION_DATABASE_URL"]
+    migrate.upgrade(url, revision, current_app.config["APP_DB_ROLE"])
     click.echo(f"database at {revision}")
+    if revision in ("head", "heads"):
+        click.echo(_seeded_line(seeding.seed_database(url)))
+
+
+def _seeded_line(seeded: seeding.Seeded) -> str:
+    if seeded.nothing:
+        return "shipped rubrics and rule sets: already present, nothing added"
+    parts = []
+    if seeded.rubrics:
+        parts.append(f"rubrics {', '.join(seeded.rubrics)} (version 1, published)")
+    if seeded.rule_sets:
+        parts.append(f"rule sets {', '.join(seeded.rule_sets)} (version 1)")
+    return "seeded the shipped " + "; ".join(parts)
 
 
 @db_cli.command("downgrade")
