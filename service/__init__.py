@@ -25,9 +25,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["MIGRATION_DATABASE_URL"] = config["DATABASE_URL"]
     app.config["SECRET_KEY"] = resolve_secret_key(app.config, Path(app.instance_path))
 
-    if app.config.get("HOUQIN_NOW"):
-        from service.core.timeutil import set_clock
+    from service.core.timeutil import clock_is_set, set_clock
 
+    # HOUQIN_NOW starts the clock once per process; a clock set explicitly (houqin demo --today) wins.
+    if app.config.get("HOUQIN_NOW") and not clock_is_set():
         set_clock(app.config["HOUQIN_NOW"])
         app.logger.warning(
             "HOUQIN_NOW is set: the clock runs from %s, not the system time", app.config["HOUQIN_NOW"]

@@ -1,6 +1,7 @@
 """The ``houqin`` command (Flask's CLI plus Houqin's own groups).
 
-houqin db upgrade                 migrate (as the owner: MIGRATION_DATABASE_URL)
+houqin db upgrade                 migrate (as the owner: MIGRATION_DATABASE_URL), seed the shipped
+                                  rubrics and rule sets as version 1 where missing (service/seeding.py)
 houqin db create-app-role         create the app's login role (run as a superuser)
 houqin users create-admin         the bureau's first admin
 houqin users add / schools add / clusters add
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -22,7 +24,7 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select, text
 from werkzeug.serving import run_simple
 
-from service import create_app, migrate
+from service import create_app, migrate, seeding
 from service.accounts.models import Role
 from service.accounts.operations import create_user
 from service.commendations.cli import commendations_cli
@@ -55,9 +57,25 @@ def _refusals_exit() -> Iterator[None]:
 @db_cli.command("upgrade")
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply migrations as the table owner, then grant the app role its privileges."""
-    migrate.upgrade(current_app.config["MIGRATION_DATABASE_URL"], revision, current_app.config["APP_DB_ROLE"])
+    """Apply migrations as the table owner, grant the app role its privileges, then store the shipped
+    rubrics and rule sets as version 1 where the district has none (only when upgrading to the head:
+    the models describe the newest schema)."""
+    url = current_app.config["MIGRATION_DATABASE_URL"]
+    migrate.upgrade(url, revision, current_app.config["APP_DB_ROLE"])
     click.echo(f"database at {revision}")
+    if revision in ("head", "heads"):
+        click.echo(_seeded_line(seeding.seed_database(url)))
+
+
+def _seeded_line(seeded: seeding.Seeded) -> str:
+    if seeded.nothing:
+        return "shipped rubrics and rule sets: already present, nothing added"
+    parts = []
+    if seeded.rubrics:
+        parts.append(f"rubrics {', '.join(seeded.rubrics)} (version 1, published)")
+    if seeded.rule_sets:
+        parts.append(f"rule sets {', '.join(seeded.rule_sets)} (version 1)")
+    return "seeded the shipped " + "; ".join(parts)
 
 
 @db_cli.command("downgrade")
@@ -241,13 +259,29 @@ def schools_add(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def demo(serve: bool, host: str, port: int, database: Path | None) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Show the demo as of this day (YYYY-MM-DD): the year is seeded up to it and the served UI's "
+    "clock starts on it. Default: today.",
+)
+@click.option(
+    "--compact", is_flag=True, help="The compact district: the same stories, fewer schools and staff."
+)
+def demo(
+    serve: bool, host: str, port: int, database: Path | None, today: datetime | None, compact: bool
+) -> None:
     """Embedded demo: a fresh SQLite database, eager Celery, a seeded district, the web UI."""
+    from service.core.timeutil import set_clock
     from service.demo.runner import build_demo
 
+    if today is not None:
+        set_clock(today.date())
     path = database or INSTANCE_DIR / "demo.sqlite"
-    app, logins_text = build_demo(path)
-    click.echo(logins_text)
+    built = build_demo(path, compact=compact)
+    app = built.app
+    click.echo(built.text)
     if serve:
         click.echo(f"\nHouqin demo: http://{host}:{port}/  (Ctrl+C to stop)")
         # Not app.run(): Flask ignores it inside its own CLI (FLASK_RUN_FROM_CLI).

@@ -36,11 +36,13 @@ class HouqinSession(Session):
     """Session class carrying the tenant hooks (installed in :mod:`service.models`).
 
     Inside a Flask app context it talks to that app's engine, so several apps in one process (the
-    tests, the demo builder) never share a connection pool by accident.
+    tests, the demo builder) never share a connection pool by accident - unless the session was given
+    an engine of its own (``HouqinSession(bind=...)``): ``houqin db upgrade`` writes the shipped
+    defaults through the owner's engine from inside the CLI's app context (:mod:`service.seeding`).
     """
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
+        if self.bind is None and has_app_context():
             engine = current_app.extensions.get(ENGINE_KEY)
             if engine is not None:
                 return engine

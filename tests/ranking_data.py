@@ -2,7 +2,8 @@
 
 Inspections go through ``service.inspections.operations.create_inspection`` (so their stored score is
 the application's); reports are then set to their final state directly (the workflow has its own
-tests), and evaluations are written with a chosen person score.
+tests), and evaluations are written with a chosen person score (:func:`evaluation`) or from ratings
+through the application (:func:`rated_evaluation`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from service.db import db
+from service.evaluations import operations as evaluations
 from service.evaluations.models import Evaluation
 from service.hazards.models import Hazard, HazardSeverity, HazardState
 from service.inspections import operations as inspections
@@ -87,8 +89,7 @@ def report(
     return r
 
 
-def evaluation(p: Period, s: School, score: str, *, name: str = "员工") -> Evaluation:
-    """A staff member of ``s`` with a person score of ``score`` for the period."""
+def _member(s: School, name: str) -> StaffMember:
     member = StaffMember(
         school_id=s.id,
         name=name,
@@ -98,6 +99,20 @@ def evaluation(p: Period, s: School, score: str, *, name: str = "员工") -> Eva
     )
     db.session.add(member)
     db.session.flush()
+    return member
+
+
+def rated_evaluation(
+    p: Period, s: School, ratings: list[dict[str, Any]], *, name: str = "员工"
+) -> Evaluation:
+    """A staff member of ``s`` evaluated for the period through the application (its ratings → formula 4)."""
+    today = date(p.year, p.month, calendar.monthrange(p.year, p.month)[1]) + timedelta(days=1)
+    return evaluations.create_evaluation(_member(s, name), p, ratings, today=today)
+
+
+def evaluation(p: Period, s: School, score: str, *, name: str = "员工") -> Evaluation:
+    """A staff member of ``s`` with a person score of ``score`` for the period."""
+    member = _member(s, name)
     r = reports.open_report(p, school_id=s.id)
     e = Evaluation(
         school_id=s.id,

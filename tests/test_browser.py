@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests import services
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TODAY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,7 +41,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     log = tmp / "demo.log"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOUQIN_INSTANCE_DIR": str(tmp)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "demo", "--port", str(port), "--today", TODAY.isoformat()],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),

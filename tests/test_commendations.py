@@ -504,6 +504,39 @@ def test_outstanding_staff_personal_conditions_and_both_quotas(app: Any, distric
     assert winners == {best, second, b_best}
 
 
+def test_outstanding_staff_compares_the_unrounded_person_mean(app: Any, district: District) -> None:
+    """Formula 4 rounds a person score only for display, so "score ≥ 95" compares the unrounded mean:
+    94.995 is shown as 95.00 but is below 95 (before, the mean was rounded to 2 decimals first)."""
+    with building(app) as session:
+        term = Term.build(session, district)
+        edge = term.staff("A", "甲边", ["94.995"])  # one month at 94.995 (kept: Numeric(16, 10))
+        pair = term.staff("A", "甲均", ["94.99", "95.00"])  # mean (94.99 + 95.00) ÷ 2 = 94.995
+        full = term.staff("A", "甲满", ["95.00", "95.00"])  # mean 95 exactly: ≥ 95
+        term.many_staff("A", 17)  # 20 evaluated in A: school quota 20 ÷ 10 = 2
+        term.many_staff("C", 80)  # 100 in the district: quota 100 × 5% = 5, not binding
+    rid = _propose(app)
+    lines = _lines(app, rid)
+    staff = {sid: line for (cm, _, sid), line in lines.items() if cm == "outstanding_staff"}
+    for sid, months in ((edge, 1), (pair, 2)):
+        assert _failed(staff[sid]) == {"person_mean"}
+        reason = staff[sid]["reasons"]["person_mean"]
+        # 94.995 < 95; shown with 2 decimals (95.00) it would contradict the check, so it shows 94.995
+        assert (reason["value"], reason["threshold"]) == ("94.995", "95")
+        assert reason["zh"] == f"考核平均分 94.995 < 95（{months} 个月）"
+    assert staff[full]["qualifies"] is True
+    assert staff[full]["reasons"]["person_mean"]["zh"] == "考核平均分 95.00 ≥ 95（2 个月）"
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        values = dict(
+            db.session.execute(
+                select(CommendationCandidate.staff_id, CommendationCandidate.value).where(
+                    CommendationCandidate.round_id == rid
+                )
+            ).all()
+        )
+        db.session.remove()
+    assert values[edge] == values[pair] == Decimal("94.995")  # the candidate keeps the unrounded mean
+
+
 def test_personal_vetoes_bar_outstanding_staff_for_12_months(
     app: Any, client: Any, district: District
 ) -> None:
@@ -632,7 +665,7 @@ def test_staff_veto_input_is_checked_field_by_field(app: Any, client: Any, distr
     url = f"/api/v1/staff/{district.staff_a.id}/vetoes"
     h = district.headers("admin_a")
     future = client.post(url, json={"kind": "discipline", "occurred_on": "2999-01-01"}, headers=h)
-    assert future.status_code in (400, 422)
+    assert future.status_code == 422  # the documented answer to invalid input (OpenAPI: 422)
     assert "不能晚于今天" in future.get_json()["errors"]["occurred_on"][0]
     unknown = client.post(url, json={"kind": "late", "occurred_on": "2025-05-10"}, headers=h)
     assert unknown.status_code == 422 and "kind" in unknown.get_json()["errors"]

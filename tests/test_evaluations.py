@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from io import BytesIO
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from service.db import db
 from service.evaluations import operations as evaluations
 from service.evaluations import scoring
 from service.evaluations.models import Evaluation, EvaluationRating
+from service.excel.common import SHEET_STAFF
 from service.periods.models import Period
 from service.rubrics.models import RubricKind
 from service.rubrics.operations import current_version
 from tenants import TenantScope, use_scope
-from tests.conftest import TODAY, District, evaluate_all_staff
+from tests.conftest import TODAY, District, evaluate_all_staff, login
 
 pytestmark = pytest.mark.postgres
 
@@ -120,10 +123,13 @@ def test_scoring_missing_groups_share_their_weight() -> None:
         "ji": "37.50",
         "lian": "8.33",
     }
-    assert result.score == Decimal("83.33")  # 5000 ÷ 60
+    # 5000 ÷ 60 = 83.333…: kept unrounded (formula 4), stored to 10 decimals, shown with 2
+    assert result.exact == Fraction(250, 3)
+    assert result.score == Decimal("83.3333333333")
+    assert result.shown == Decimal("83.33")
 
 
-def test_person_score_sums_exact_dimensions_and_rounds_once_half_up() -> None:
+def test_person_score_sums_exact_dimensions_and_is_rounded_only_for_display() -> None:
     # 德, 能 and 廉 each end in .333…: shown 8.33 + 3.33 + 8.33 + 12 + 30 = 61.99, but the exact sum is 62.
     ratings = [
         ("assessment", _scores(8, 4, 12, 30, 8)),
@@ -131,7 +137,7 @@ def test_person_score_sums_exact_dimensions_and_rounds_once_half_up() -> None:
     ]
     result = scoring.evaluate(ratings, scoring.DEFAULT_RATER_WEIGHTS, DIMENSIONS)
     assert sum(result.dimensions.values()) == Decimal("61.99")
-    assert result.score == Decimal("62.00")
+    assert result.exact == 62 and result.shown == Decimal("62.00")
     # half up, not half even; exact, not through binary floats
     assert scoring.round_half_up(Fraction("8.345")) == Decimal("8.35")
     assert scoring.round_half_up(Fraction("2.675")) == Decimal("2.68")
@@ -211,6 +217,7 @@ def test_patch_replaces_ratings_and_recomputes(
     )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["score"] == "83.33"
+    assert resp.get_json()["score_exact"] == "83.3333333333"  # 5000 ÷ 60, kept unrounded
     assert [r["rater_group"] for r in resp.get_json()["ratings"]] == ["assessment", "self"]
     assert _count_rows(app) == (1, 2)
 
@@ -452,7 +459,7 @@ def test_staff_area_query_agrees_with_python(app: Any, client: Any, district: Di
     assert (
         _evaluate(client, district, district.staff_a.id, pid, _all_groups(peer["id"])).status_code == 201
     )  # 88.95
-    assert _evaluate(client, district, peer["id"], pid, ASSESSMENT_AND_SELF).status_code == 201  # 83.33
+    assert _evaluate(client, district, peer["id"], pid, ASSESSMENT_AND_SELF).status_code == 201  # 83.333…
     odd = [{"rater_group": "assessment", "rater_name": "王校长", "scores": _scores(7, 15, 11, 33.5, 7)}]
     assert _evaluate(client, district, third["id"], pid, odd).status_code == 201  # 73.50
     assert (
@@ -473,13 +480,14 @@ def test_staff_area_query_agrees_with_python(app: Any, client: Any, district: Di
         db.session.remove()
 
     a, b, c = district.school_a.id, district.school_b.id, district.school_c.id
-    assert sorted(python[a]) == [Decimal("73.50"), Decimal("83.33"), Decimal("88.95")]
+    assert sorted(python[a]) == [Decimal("73.50"), Decimal("83.3333333333"), Decimal("88.95")]
     assert (rows[a].evaluated, rows[a].active_staff) == (3, 3)
-    # (88.95 + 83.33 + 73.50) ÷ 3 = 81.926666…: the query's numeric mean matches Python's to its precision
+    # (88.95 + 83.3333333333 + 73.50) ÷ 3 = 81.92777777776…: the mean of the unrounded person scores (of
+    # the shown 83.33 it would be 81.9266…); the query's numeric mean matches Python's to its precision
     area_a = scoring.staff_area(python[a])
     assert abs(rows[a].staff_area - area_a) < Decimal("1e-14")
-    assert rows[a].staff_area.quantize(Decimal("0.0000001")) == Decimal("81.9266667")
-    assert rows[b].staff_area == scoring.staff_area(python[b]) == Decimal("83.33")
+    assert rows[a].staff_area.quantize(Decimal("0.0000001")) == Decimal("81.9277778")
+    assert rows[b].staff_area == scoring.staff_area(python[b]) == Decimal("83.3333333333")
     assert (rows[b].evaluated, rows[b].active_staff) == (1, 1)
     assert (rows[c].staff_area, rows[c].evaluated, rows[c].active_staff) == (None, 0, 0)
 
@@ -490,6 +498,32 @@ def test_staff_area_query_agrees_with_python(app: Any, client: Any, district: Di
     with app.app_context(), use_scope(TenantScope.schools([a, c])):
         assert [r.school_id for r in evaluations.staff_area_scores(pid)] == [a, c]
         db.session.remove()
+
+
+def test_a_person_score_is_kept_unrounded_and_shown_with_2_decimals_everywhere(
+    app: Any, client: Any, district: District, period: dict
+) -> None:
+    """Formula 4: rounded only for display. The stored value is the exact one to 10 decimals; the API's
+    ``score``, the report page and the Excel export show 2 decimals, half up; ``score_exact`` is what
+    every computation uses."""
+    # 德 (50 × 8 + 10 × 10) ÷ 60 … as in test_scoring_missing_groups_share_their_weight: 5000 ÷ 60
+    body = _evaluate(client, district, district.staff_a.id, period["id"], ASSESSMENT_AND_SELF).get_json()
+    assert (body["score"], body["score_exact"]) == ("83.33", "83.3333333333")
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        stored = db.session.scalars(select(Evaluation)).one()
+        assert stored.score == Decimal("83.3333333333") and stored.score_shown == Decimal("83.33")
+        db.session.remove()
+
+    web = app.test_client()
+    login(web, "admin_a")
+    page = web.get(f"/reports/{body['report_id']}").get_data(as_text=True)
+    assert ">83.33</td>" in page and "83.333" not in page
+
+    export = client.get(
+        f"/api/v1/reports/{body['report_id']}/export.xlsx", headers=district.headers("admin_a")
+    )
+    sheet = load_workbook(BytesIO(export.data))[SHEET_STAFF]
+    assert [row[:2] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]] == [("张甲厨", 83.33)]
 
 
 def test_scores_keep_their_rubric_version(app: Any, client: Any, district: District, period: dict) -> None:

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from service.core.timeutil import today_shanghai
-from tests.conftest import District
+from tests.conftest import TODAY, District
 
 pytestmark = pytest.mark.postgres
 
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def month(app: Any, district: District, pg: Any) -> dict:
     """Last month (Beijing time), open; A's draft report for it."""
-    today = today_shanghai()
+    today = TODAY
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     if first.month == 8:  # August is not a reporting month
         first = first.replace(month=7)
@@ -432,7 +431,7 @@ def test_completeness_export(app: Any, district: District, month: dict, pg: Any)
     assert rows[0][:4] == ("学校代码", "学校名称", "片区", "状态")
     by_code = {r[0]: r for r in rows[1:]}
     assert by_code["SA"][2] == "城东片区" and by_code["SA"][3] == "按时"
-    assert by_code["SA"][5] and by_code["SA"][5].startswith(str(today_shanghai().year))
+    assert by_code["SA"][5] and by_code["SA"][5].startswith(str(TODAY.year))
     assert by_code["SB"][3] == "草稿" and by_code["SC"][3] == "未提交"
     # the inspector sees the schools of the cluster only; school admins are refused
     resp = client.get(url, headers=district.headers("inspector"))

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.core.timeutil import today_shanghai
 from service.db import db
 from service.hazards import operations as hazards
 from service.hazards.models import Hazard, HazardSeverity, HazardState, HazardTransition
 from service.periods.models import Period
 from service.reports.models import MonthlyReport, ReportState
 from tenants import TenantScope, use_scope
-from tests.conftest import District
+from tests.conftest import TODAY, District
 
 pytestmark = pytest.mark.postgres
 
@@ -37,12 +36,12 @@ def _next_month_5th(day: date) -> date:
 @pytest.fixture
 def this_month(app: Any, district: District) -> int:
     """The current month's period (Beijing time), open: its deadline is after the month ends."""
-    today = today_shanghai()
+    today = TODAY
     return _add_period(app, today.year, today.month, deadline=_next_month_5th(today))
 
 
 def _body(**overrides: Any) -> dict:
-    today = today_shanghai()
+    today = TODAY
     body = {
         "title": "消防通道堆放杂物",
         "description": "教学楼东侧消防通道堆放废旧课桌",
@@ -75,7 +74,7 @@ def test_workflow_and_each_refusal(client: Any, district: District, this_month: 
     assert h["school_id"] == district.school_a.id and h["period_id"] == this_month
     assert h["overdue"] is False and h["issued_by_bureau"] is False and h["closed_on"] is None
     hid = h["id"]
-    today = today_shanghai().isoformat()
+    today = TODAY.isoformat()
 
     # close straight from open: the notice must be in rectification first
     assert (
@@ -98,13 +97,13 @@ def test_workflow_and_each_refusal(client: Any, district: District, this_month: 
     assert no_date.status_code == 422 and "closed_on" in no_date.get_json()["errors"]
     early = client.post(
         f"/api/v1/hazards/{hid}/close",
-        json={"closing_note": "已清理", "closed_on": (today_shanghai() - timedelta(days=1)).isoformat()},
+        json={"closing_note": "已清理", "closed_on": (TODAY - timedelta(days=1)).isoformat()},
         headers=a,
     )
     assert early.status_code == 422 and "closed_on" in early.get_json()["errors"]
     future = client.post(
         f"/api/v1/hazards/{hid}/close",
-        json={"closing_note": "已清理", "closed_on": (today_shanghai() + timedelta(days=1)).isoformat()},
+        json={"closing_note": "已清理", "closed_on": (TODAY + timedelta(days=1)).isoformat()},
         headers=a,
     )
     assert future.status_code == 422 and "closed_on" in future.get_json()["errors"]
@@ -166,7 +165,7 @@ def test_workflow_and_each_refusal(client: Any, district: District, this_month: 
 
 def test_create_refusals_save_nothing(client: Any, district: District, this_month: int) -> None:
     a = district.headers("admin_a")
-    today = today_shanghai()
+    today = TODAY
     bad = client.post(
         "/api/v1/hazards", json=_body(deadline=(today - timedelta(days=1)).isoformat()), headers=a
     )
@@ -228,7 +227,7 @@ def test_bureau_side_issues_notices_the_school_cannot_rewrite(
     assert patched.status_code == 200 and patched.get_json()["severity_label"] == "一般"
     wrong = client.patch(
         f"/api/v1/hazards/{own['id']}",
-        json={"deadline": (today_shanghai() - timedelta(days=1)).isoformat()},
+        json={"deadline": (TODAY - timedelta(days=1)).isoformat()},
         headers=a,
     )
     assert wrong.status_code == 422 and "deadline" in wrong.get_json()["errors"]
@@ -254,7 +253,7 @@ def test_school_writes_are_month_bound_the_bureau_is_not(app: Any, client: Any, 
     assert resp.get_json()["overdue"] is True  # found in March 2025, still open
 
     # the school may rectify an old notice today, but not date the fix back into the locked month
-    today = today_shanghai()
+    today = TODAY
     this_month = _add_period(app, today.year, today.month, deadline=_next_month_5th(today))
     assert client.post(f"/api/v1/hazards/{hid}/start", headers=a).status_code == 200
     back = client.post(
@@ -283,7 +282,7 @@ def test_school_writes_are_month_bound_the_bureau_is_not(app: Any, client: Any, 
 
 def test_list_filters(app: Any, client: Any, district: District, this_month: int) -> None:
     a = district.headers("admin_a")
-    today = today_shanghai()
+    today = TODAY
     _add_period(app, 2025, 3, deadline=date(2025, 4, 5))
     admin = district.headers("admin")
     late = client.post(

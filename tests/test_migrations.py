@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from service import migrate
 from service.db import make_engine
@@ -43,8 +47,9 @@ def test_sqlite_upgrade_downgrade(tmp_path: Any) -> None:
     _check_cycle(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
-@pytest.mark.postgres
-def test_postgres_upgrade_downgrade_as_owner(pg: Database) -> None:
+@contextmanager
+def scratch_postgres(pg: Database) -> Iterator[str]:
+    """A new, empty PostgreSQL database owned by the owner role (as in production); its owner URL."""
     name = f"houqin_mig_{uuid.uuid4().hex[:8]}"
     admin = create_engine(
         services.PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
@@ -52,12 +57,157 @@ def test_postgres_upgrade_downgrade_as_owner(pg: Database) -> None:
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"))
     try:
-        url = pg.owner_url.rsplit("/", 1)[0] + f"/{name}"
-        _check_cycle(url)
+        yield pg.owner_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_downgrade_as_owner(pg: Database) -> None:
+    with scratch_postgres(pg) as url:
+        _check_cycle(url)
+
+
+# --- 0014: person scores kept unrounded, recomputed from the ratings ----------------------------------
+
+# A rubric version with its own rater weights (assessment 50, self 30; no satisfaction or peer): the
+# migration must use the weights the evaluation recorded, not the defaults.
+WEIGHTS = {"assessment": 50, "satisfaction": 20, "peer": 20, "self": 30}
+DIMENSIONS = (("de", 10), ("neng", 20), ("qin", 15), ("ji", 45), ("lian", 10))
+ASSESSMENT = [(8, 16, 12, 34, 7), (8, 15, 12, 34, 8), (7, 15, 11, "33.79", 9)]  # totals 77, 77, 75.79
+SELF = (10, 18, 14, 40, 8)  # total 90
+
+
+def _scores(values: tuple) -> dict[str, str]:
+    return {code: str(v) for (code, _max), v in zip(DIMENSIONS, values, strict=True)}
+
+
+def _insert_0013_rows(url: str) -> dict[str, int]:
+    """At revision 0013: one evaluation with ratings, stored as 0013 stored it (rounded to 2 decimals),
+    and one without ratings. Plain Core inserts (the ORM's hooks are not the point here)."""
+    t = Base.metadata.tables
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT set_config('app.scope', 'bureau', true)"))
+
+        def add(table: str, **values: Any) -> int:
+            return conn.execute(t[table].insert().values(**values)).inserted_primary_key[0]
+
+        cluster = add("clusters", code="C1", name="城东片区")
+        school = add(
+            "schools", code="S1", name="甲小学", type="primary", canteen_mode="self_run", cluster_id=cluster
+        )
+        staff = {
+            name: add(
+                "staff_members",
+                school_id=school,
+                name=name,
+                role="cleaner",
+                contract_type="contract",
+                hire_date=date(2020, 1, 1),
+            )
+            for name in ("吴保洁", "周保洁")
+        }
+        period = add("periods", year=2026, month=3, deadline=date(2026, 4, 5))
+        report = add("monthly_reports", school_id=school, period_id=period, state="accepted")
+        rubric = add("rubrics", kind="staff", code="STAFF-T", name="后勤人员考核")
+        version = add(
+            "rubric_versions",
+            rubric_id=rubric,
+            version=1,
+            status="published",
+            settings={"rater_weights": WEIGHTS},
+        )
+        for position, (code, points) in enumerate(DIMENSIONS):
+            add(
+                "rubric_sections",
+                version_id=version,
+                code=code,
+                name=code,
+                max_points=points,
+                position=position,
+            )
+
+        def evaluation(member: int, score: str) -> int:
+            return add(
+                "evaluations",
+                school_id=school,
+                staff_id=staff[member],
+                period_id=period,
+                report_id=report,
+                rubric_version_id=version,
+                score=Decimal(score),
+            )
+
+        rated = evaluation("吴保洁", "81.62")  # what 0013 stored: 81.6229166… rounded to 2 decimals
+        for n, values in enumerate(ASSESSMENT):
+            add(
+                "evaluation_ratings",
+                school_id=school,
+                evaluation_id=rated,
+                rater_group="assessment",
+                rater_name=f"考核员{n}",
+                scores=_scores(values),
+            )
+        add(
+            "evaluation_ratings",
+            school_id=school,
+            evaluation_id=rated,
+            rater_group="self",
+            rater_name="吴保洁",
+            rater_staff_id=staff["吴保洁"],
+            scores=_scores(SELF),
+        )
+        bare = evaluation("周保洁", "88.00")  # hand-made, no ratings: nothing to recompute from
+    engine.dispose()
+    return {"rated": rated, "bare": bare}
+
+
+def _stored(url: str) -> tuple[dict[int, Decimal], int]:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT set_config('app.scope', 'bureau', true)"))
+        evaluations, ratings = Base.metadata.tables["evaluations"], Base.metadata.tables["evaluation_ratings"]
+        scores = {
+            row.id: Decimal(row.score) for row in conn.execute(select(evaluations.c.id, evaluations.c.score))
+        }
+        count = conn.execute(select(func.count()).select_from(ratings)).scalar_one()
+    engine.dispose()
+    return scores, count
+
+
+def _check_0014_recomputes(url: str) -> None:
+    migrate.upgrade(url, "0013")
+    ids = _insert_0013_rows(url)
+    migrate.upgrade(url)
+    scores, ratings = _stored(url)
+    # Formula 4 with the version's weights: every dimension rated by assessment (50) and self (30), so
+    # person = (50 × assessment mean total + 30 × self total) ÷ 80, assessment mean = (77 + 77 + 75.79) ÷ 3
+    # = 76.5966…; (50 × 229.79 ÷ 3 + 30 × 90) ÷ 80 = (5 × 229.79 + 9 × 90) ÷ 24 = 1958.95 ÷ 24
+    # = 81.62291666… → kept to 10 decimals, half up: 81.6229166667 (with the default weights, 50 and 10,
+    # it would be 78.8305…).
+    assert scores[ids["rated"]] == Decimal("81.6229166667")
+    assert scores[ids["bare"]] == Decimal("88")  # kept
+    assert ratings == 4  # SQLite rebuilt the table: the ratings are still there
+    migrate.downgrade(url, "0013")
+    scores, ratings = _stored(url)
+    assert scores[ids["rated"]] == Decimal("81.62")  # 81.6229… rounded half up to 2 decimals again
+    assert (scores[ids["bare"]], ratings) == (Decimal("88"), 4)
+
+
+def test_0014_recomputes_person_scores_unrounded_sqlite(tmp_path: Any) -> None:
+    _check_0014_recomputes(f"sqlite:///{tmp_path / 'm.sqlite'}")
+
+
+@pytest.mark.postgres
+def test_0014_recomputes_person_scores_unrounded_postgres(pg: Database) -> None:
+    """As the owner, behind FORCE ROW LEVEL SECURITY: the migration reads every school's rows."""
+    with scratch_postgres(pg) as url:
+        _check_0014_recomputes(url)
 
 
 # --- 0015: who recorded a veto, backfilled ----------------------------------------------------------
@@ -136,15 +286,5 @@ def test_0015_backfills_who_recorded_on_sqlite(tmp_path: Any) -> None:
 @pytest.mark.postgres
 def test_0015_backfills_who_recorded_on_postgres(pg: Database) -> None:
     """As the owner, behind FORCE ROW LEVEL SECURITY: the migration must see every school's rows."""
-    name = f"houqin_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        services.PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}"))
-    try:
-        _check_backfill_0015(pg.owner_url.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_postgres(pg) as url:
+        _check_backfill_0015(url)

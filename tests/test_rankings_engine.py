@@ -37,13 +37,15 @@ D = Decimal
 
 
 def _score(school: School, period_id: int, composite: str | None, **kw: Any) -> None:
+    """A school-month row; ``spot`` is the month's spot mean, from ``spot_count`` inspections (1)."""
+    spot_count = kw.pop("spot_count", 1)
     values = {
         "canteen_area": D(kw.pop("canteen", "90")) if school.has_canteen else None,
         "safety_area": D(kw.pop("safety", "90")),
         "staff_area": D(kw.pop("staff", "90")),
         "key_failed": kw.pop("key_failed", 0),
         "spot_mean": D(kw["spot"]) if kw.get("spot") is not None else None,
-        "spot_count": 1 if kw.pop("spot", None) is not None else 0,
+        "spot_count": spot_count if kw.pop("spot", None) is not None else 0,
     }
     db.session.add(
         SchoolMonthScore(
@@ -114,6 +116,40 @@ def test_term_minimum_data_and_mean_of_months(app: Any, six: dict[str, int], pg:
     assert e["SD"].status is EntryStatus.INSUFFICIENT and e["SD"].rank_overall is None
     assert e["SD"].score == D("99.0")  # listed with its score, not ranked
     assert e["SA"].rank_overall == 1
+
+
+def test_term_tie_breakers_are_means_of_the_monthly_values(app: Any, six: dict[str, int], pg: Any) -> None:
+    """Formula 7: a term's spot tie-breaker is the mean of the monthly spot means over the months that
+    have one - not the mean of all the term's spot inspections - and its canteen tie-breaker the mean
+    of the monthly canteen areas. Term 1 of 2025/26 with September and October open; every school
+    scores 90.0 both months with no key item failed, so the tie-breakers decide."""
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        s = {c: db.session.get(School, i) for c, i in six.items()}
+        sep, oct_ = data.period(2025, 9), data.period(2025, 10)
+        # A: September's spot mean 90 over 3 inspections, October's 70 over 1
+        _score(s["SA"], sep.id, "90.0", spot="90", spot_count=3)
+        _score(s["SA"], oct_.id, "90.0", spot="70", spot_count=1)
+        # B: 82 in each month
+        _score(s["SB"], sep.id, "90.0", spot="82")
+        _score(s["SB"], oct_.id, "90.0", spot="82")
+        # F: 81 in September, no spot inspection in October (that month does not count, it is not a 0)
+        _score(s["SF"], sep.id, "90.0", spot="81")
+        _score(s["SF"], oct_.id, "90.0")
+        # D and E: no spot inspection at all (below any school with one); canteen areas decide
+        _score(s["SD"], sep.id, "90.0", canteen="91")
+        _score(s["SD"], oct_.id, "90.0", canteen="95")
+        _score(s["SE"], sep.id, "90.0", canteen="94")
+        _score(s["SE"], oct_.id, "90.0", canteen="93")
+        term = engine.build_snapshot(term_target(2025, 1), current_basis())
+        e = _entries(term)
+    # A: (90 + 70) ÷ 2 = 80 (all inspections: (3 × 90 + 70) ÷ 4 = 85, which would put A first)
+    # B: (82 + 82) ÷ 2 = 82 · F: 81 ÷ 1 = 81 (over the months that have one)
+    assert (e["SA"].spot_mean, e["SB"].spot_mean, e["SF"].spot_mean) == (D("80"), D("82"), D("81"))
+    # D: (91 + 95) ÷ 2 = 93 · E: (94 + 93) ÷ 2 = 93.5
+    assert (e["SD"].canteen_mean, e["SE"].canteen_mean, e["SD"].spot_mean) == (D("93"), D("93.5"), None)
+    assert all(e[c].score == D("90.0") for c in ("SA", "SB", "SD", "SE", "SF"))
+    # spot 82 > 81 > 80 > none; then canteen 93.5 > 93
+    assert [e[c].rank_overall for c in ("SB", "SF", "SA", "SE", "SD")] == [1, 2, 3, 4, 5]
 
 
 def test_movement_vetoes_and_sensitivity(app: Any, six: dict[str, int], pg: Any) -> None:

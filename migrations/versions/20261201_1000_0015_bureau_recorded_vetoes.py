@@ -1,7 +1,7 @@
 """who recorded a veto: staff_vetoes.recorded_by_bureau, incidents.bureau_confirmed_at
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 10:00:00+08:00
 
 What the bureau recorded is the bureau's to lift (issue 9, part 5): a personal veto it recorded is
@@ -12,9 +12,6 @@ out of the school's reach. Both are stored when written rather than read from th
 Existing rows: a personal veto is the bureau's unless its recorder is a school admin; an incident is
 confirmed at the first write by a bureau admin the audit trail shows (its creation included), or at
 its creation when nobody is named as its creator. Unknown authorship goes to the bureau: the safe side.
-
-Written alongside 0014 (evaluation scores) on another branch, both on 0013: when both are merged,
-point ``down_revision`` here at ``"0014"`` (or merge the two heads, as 0007 and 0011 do).
 """
 
 from collections.abc import Sequence
@@ -23,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

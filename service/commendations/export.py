@@ -68,7 +68,8 @@ def published_workbook(row: CommendationRound, awards: Sequence[CommendationCand
 
 
 def shown(cand: CommendationCandidate) -> Decimal | None:
-    """The measure as the rules compared it: person means to 2 decimals, school means to 1."""
+    """The measure as shown: school means to 1 decimal (as the rules compared them), person means to 2
+    (the rules compared the unrounded mean: formula 4 rounds a person score only for display)."""
     if cand.value is None:
         return None
     return rounded(Decimal(cand.value), TWO if cand.staff_id is not None else ONE)

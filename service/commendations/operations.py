@@ -303,8 +303,9 @@ def _spot_facts(period_ids: list[int], grade: str) -> dict[int, rules.SpotFacts]
 
 
 def _person_facts(period_ids: list[int], as_of: date) -> list[rules.PersonFacts]:
-    """Everybody with an evaluation in an accepted report of the period, with their scores and the
-    personal vetoes in force on ``as_of``."""
+    """Everybody with an evaluation in an accepted report of the period, with their scores as stored
+    (unrounded, formula 4 - never the 2-decimal shown values) and the personal vetoes in force on
+    ``as_of``."""
     if not period_ids:
         return []
     rows = db.session.execute(

@@ -6,8 +6,12 @@ bureau's rule settings. Every rule returns :class:`Proposal` rows made of :class
 reviewer reads for each candidate which conditions held and which did not, with the value and the
 threshold - the same text in Chinese and English.
 
-How the numbers are compared: a mean is compared *as it is shown* - an area mean rounded to 1 decimal
-and a person mean to 2 decimals, half up - so a canteen shown as "95.0" never fails "≥ 95".
+How the numbers are compared: an area mean is compared *as it is shown* - rounded to 1 decimal, half
+up - so a canteen shown as "95.0" never fails "≥ 95". A person mean is not: formula 4 keeps person
+scores unrounded and rounds only for display, so the 优秀后勤人员 threshold compares the mean of the
+person's stored (exact to 10 decimals) monthly scores - 94.995 is below 95 although it is shown as
+95.00 - and the quotas order people by that unrounded mean. Where the 2-decimal display would
+contradict the check, the check's text shows the unrounded mean instead (:func:`mean_text`).
 
 Who is stored: everybody who qualifies, and the near misses - those within ``near_miss_points`` of a
 threshold, those who met the thresholds but were barred (veto, spot grade, overdue hazard, data, term
@@ -153,7 +157,7 @@ class PersonFacts:
     active: bool
     food_handler: bool
     cert_expiry: date | None
-    scores: tuple[Decimal, ...]  # counted evaluations of the period (accepted reports)
+    scores: tuple[Decimal, ...]  # counted evaluations of the period (accepted reports), as stored: unrounded
     last_worked: date  # last day of the latest month of the period with an evaluation
     # Personal vetoes in force on the judging day: (kind zh, kind en, day it happened), oldest first.
     vetoes: tuple[tuple[str, str, date], ...] = ()
@@ -410,7 +414,24 @@ def months_between(start: date, end: date) -> int:
 
 
 def person_mean(person: PersonFacts) -> Decimal:
-    return rounded(sum(person.scores, Decimal(0)) / len(person.scores), TWO)
+    """The person's term or year score: the mean of their monthly person scores, unrounded (formula 4
+    rounds only for display; 28 significant digits when the mean is not a finite decimal)."""
+    return sum(person.scores, Decimal(0)) / len(person.scores)
+
+
+def mean_text(mean: Decimal, minimum: Decimal) -> str:
+    """A person mean as a check shows it: 2 decimals, half up - unless those would contradict the
+    comparison with ``minimum`` (94.995 is shown as 95.00 but is below 95); then with as many more
+    decimals (6, then 10) as it takes not to, trailing zeros dropped."""
+    ok = mean >= minimum
+    shown = rounded(mean, TWO)
+    if (shown >= minimum) == ok:
+        return str(shown)
+    for places in (Decimal("1e-6"), Decimal("1e-10")):
+        finer = rounded(mean, places)
+        if (finer >= minimum) == ok:
+            return plain(finer)
+    return plain(mean)
 
 
 def _personal_checks(
@@ -422,15 +443,16 @@ def _personal_checks(
 ) -> list[Check]:
     minimum = num(settings["min_score"])
     min_months = int(settings.get("min_months_in_post", 6))
-    ok = mean >= minimum
+    ok = mean >= minimum  # unrounded: formula 4
     sign = "≥" if ok else "<"
+    text = mean_text(mean, minimum)
     checks = [
         Check(
             "person_mean",
             ok,
-            f"考核平均分 {mean} {sign} {plain(minimum)}（{len(person.scores)} 个月）",
-            f"Evaluation mean {mean} {sign} {plain(minimum)} ({len(person.scores)} month(s))",
-            value=str(mean),
+            f"考核平均分 {text} {sign} {plain(minimum)}（{len(person.scores)} 个月）",
+            f"Evaluation mean {text} {sign} {plain(minimum)} ({len(person.scores)} month(s))",
+            value=text,
             threshold=plain(minimum),
         )
     ]

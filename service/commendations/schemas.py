@@ -203,7 +203,9 @@ class CandidateOut(Schema):
     value = fields.Decimal(as_string=True, allow_none=True)
     value_shown = fields.Function(
         lambda c: str(shown(c)) if c.value is not None else None,
-        metadata={"description": "as the rules compared it: schools 1 decimal, staff 2"},
+        metadata={
+            "description": "as shown: schools 1 decimal, staff 2 (a person mean is compared unrounded)"
+        },
     )
     position = fields.Integer()
     reasons = fields.List(fields.Nested(ReasonOut))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -12,6 +15,10 @@ from service.db import db
 from service.org.models import School
 from service.staff.operations import RECOMPUTE_TASK
 from tenants import TenantScope, use_scope
+
+if TYPE_CHECKING:
+    from service.demo.seed import DemoLogins
+    from service.demo.year import YearSummary
 
 
 def embedded_config(path: Path) -> dict[str, object]:
@@ -26,8 +33,22 @@ def embedded_config(path: Path) -> dict[str, object]:
     }
 
 
-def build_demo(path: Path) -> tuple[Flask, str]:
-    """Recreate the demo database at ``path``; return the app and the printable demo logins."""
+@dataclass
+class BuiltDemo:
+    """What :func:`build_demo` made: the app to serve, what to print, and what was seeded."""
+
+    app: Flask
+    text: str  # the logins and the year's summary, for the command line
+    today: date
+    logins: DemoLogins
+    year: YearSummary
+
+
+def build_demo(path: Path, *, today: date | None = None, compact: bool = False) -> BuiltDemo:
+    """Recreate the demo database at ``path`` as of ``today`` (default: the application clock's today).
+
+    ``compact`` seeds the compact district (service/demo/seed.py: same stories, fewer schools and staff).
+    """
     from service import create_app, migrate
     from service.demo.seed import format_logins, seed_demo_district
     from service.demo.year import format_year_summary, seed_demo_year
@@ -40,9 +61,9 @@ def build_demo(path: Path) -> tuple[Flask, str]:
     # The year is seeded first and ranked once at the end, not re-ranked after each of its 300+
     # acceptances; the served demo re-ranks on every acceptance like production.
     app.config["RANKINGS_ON_EVENTS"] = False
+    today = today or today_shanghai()
     with app.app_context(), use_scope(TenantScope.bureau()):
-        today = today_shanghai()
-        logins = seed_demo_district(db.session(), today=today)
+        logins = seed_demo_district(db.session(), today=today, compact=compact)
         # Then a year of monthly data, entered through the same operations the API calls.
         year = seed_demo_year(db.session(), today=today)
         # The example job runs through Celery (eagerly here) once the seed is committed.
@@ -51,7 +72,8 @@ def build_demo(path: Path) -> tuple[Flask, str]:
         ranked = rank_demo_year()
         db.session.commit()
     app.config["RANKINGS_ON_EVENTS"] = True
-    return app, format_logins(logins) + "\n\n" + format_year_summary(year) + "\n" + ranked
+    text = format_logins(logins) + "\n\n" + format_year_summary(year) + "\n" + ranked
+    return BuiltDemo(app, text, today, logins, year)
 
 
 def rank_demo_year() -> str:
@@ -60,23 +82,19 @@ def rank_demo_year() -> str:
 
     from service.periods.models import Period
     from service.rankings.jobs import recompute_period
+    from service.rankings.listing import latest_snapshot
     from service.rankings.models import RankingKind
-    from service.rankings.operations import current_snapshot, entries_of
+    from service.rankings.operations import entries_of
 
     periods = list(db.session.scalars(select(Period).order_by(Period.year, Period.month)))
     for period in periods:
         recompute_period(period.id)
     lines = [f"  排名 Rankings: {len(periods)} 个月度、学期、学年排名已计算 / months, terms and years ranked"]
-    if periods:
-        last = periods[-1]
-        snap = current_snapshot(RankingKind.MONTH, last.code)
-        if snap is not None:
-            top = [e for e in entries_of(snap) if e.rank_overall == 1]
-            if top:
-                school = db.session.get(School, top[0].school_id)
-                lines.append(
-                    f"  {last.code} 第一名 top school: {school.code} {school.name}（{top[0].score}）"
-                )
+    latest = latest_snapshot(RankingKind.MONTH)  # the newest month with accepted reports
+    top = [e for e in entries_of(latest) if e.rank_overall == 1] if latest is not None else []
+    if latest is not None and top:
+        school = db.session.get(School, top[0].school_id)
+        lines.append(f"  {latest.key} 第一名 top school: {school.code} {school.name}（{top[0].score}）")
     lines.append(propose_demo_commendations())
     return "\n".join(lines)
 

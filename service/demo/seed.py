@@ -159,6 +159,29 @@ SCHOOLS: tuple[_SchoolSpec, ...] = (
 # Which schools the login table points at, besides the bureau people.
 EXAMPLE_SCHOOL_CODES = ("S001", "S023")  # the no-canteen school is added automatically
 
+# The compact demo (``compact=True``; the test that builds the demo on many dates): the schools of the
+# login table and of every story of service/demo/year.py, a few more so that each peer group has some
+# competition, and rosters of at most COMPACT_ROSTER people. Same stories, a third of the rows.
+COMPACT_SCHOOL_CODES = frozenset(
+    {
+        "S001",
+        "S002",
+        "S003",
+        "S004",
+        "S005",
+        "S010",
+        "S011",
+        "S014",
+        "S021",
+        "S023",
+        "S024",
+        "S025",
+        "S027",
+        "S029",
+    }
+)
+COMPACT_ROSTER = 10
+
 
 # --------------------------------------------------------------------------------------------------
 # People: names, phones
@@ -256,8 +279,9 @@ NON_FOOD_CERT_SHARE = {
 }
 
 
-def _roster_roles(spec: _SchoolSpec, enrollment: int) -> list[StaffRole]:
-    """The roles on a school's logistics roster, sized by enrollment, canteen and boarding."""
+def _roster_roles(spec: _SchoolSpec, enrollment: int, max_roster: int = MAX_ROSTER) -> list[StaffRole]:
+    """The roles on a school's logistics roster, sized by enrollment, canteen and boarding; at most
+    ``max_roster`` people (the canteen and the gate are staffed first)."""
     counts: dict[StaffRole, int] = dict.fromkeys(StaffRole, 0)
     if spec.canteen is not CanteenMode.NONE:
         # Boarding schools cook three meals a day, day schools only lunch.
@@ -299,7 +323,7 @@ def _roster_roles(spec: _SchoolSpec, enrollment: int) -> list[StaffRole]:
         StaffRole.SCHOOL_DOCTOR,
         StaffRole.OTHER,
     )
-    roles = [role for role in order for _ in range(counts[role])]
+    roles = [role for role in order for _ in range(counts[role])][:max_roster]
     assert MIN_ROSTER <= len(roles) <= MAX_ROSTER, (spec.name, len(roles))
     return roles
 
@@ -376,10 +400,11 @@ def _plant_certificate_problems(
     ]
     others = [code for code in with_canteen if code != "S001"]
     total = EXPIRING_CERTS + EXPIRED_CERTS + MISSING_CERTS
-    schools = ["S001", *rng.sample(others, total - 1)]
+    # One school each (the compact district has fewer schools than problems: some go unplanted).
+    schools = ["S001", *rng.sample(others, min(total - 1, len(others)))]
     kinds = ["expired"] * EXPIRED_CERTS + ["missing"] * MISSING_CERTS + ["expiring"] * (EXPIRING_CERTS - 1)
     rng.shuffle(kinds)
-    kinds.insert(0, "expiring")
+    kinds = ["expiring", *kinds[: len(schools) - 1]]
 
     for code, kind in zip(schools, kinds, strict=True):
         handlers = [m for m in rosters[code] if m.role in FOOD_HANDLING_ROLES]
@@ -425,6 +450,7 @@ class DemoLogins:
 
     rows: list[LoginRow] = field(default_factory=list)
     password: str = DEMO_PASSWORD
+    school_codes: list[str] = field(default_factory=list)
 
 
 def _width(text: str) -> int:
@@ -453,7 +479,13 @@ def format_logins(logins: DemoLogins) -> str:
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(_pad(cell, w) for cell, w in zip(cells[:3], widths, strict=True)) + "  " + cells[3]
 
-    last = len(SCHOOLS)
+    codes = logins.school_codes
+    first, last = (codes[0], codes[-1]) if codes else ("S001", "S001")
+    others = (
+        f"{school_username(first)} … {school_username(last)}（对应学校代码 school codes {first} … {last}）"
+        if len(codes) == int(last[1:])
+        else f"{len(codes)}所学校 schools: {', '.join(school_username(c) for c in codes)}"
+    )
     out = [
         f"演示账号 Demo logins — 密码 Password: {logins.password}",
         "",
@@ -461,7 +493,7 @@ def format_logins(logins: DemoLogins) -> str:
         line((*("-" * w for w in widths), "-" * _width(headers[3]))),
         *(line(r) for r in rows),
         "",
-        f"其余学校账号 Other schools: s001 … s{last:03d}（对应学校代码 school codes S001 … S{last:03d}）",
+        f"其余学校账号 Other schools: {others}",
     ]
     return "\n".join(out)
 
@@ -489,8 +521,12 @@ def school_username(code: str) -> str:
     return code.lower()
 
 
-def seed_demo_district(session: Session, *, today: datetime.date, rng_seed: int = 2026) -> DemoLogins:
+def seed_demo_district(
+    session: Session, *, today: datetime.date, rng_seed: int = 2026, compact: bool = False
+) -> DemoLogins:
     """Populate an empty database with the demo district and return the logins worth trying.
+
+    ``compact`` keeps only :data:`COMPACT_SCHOOL_CODES` with smaller rosters (same stories, quicker).
 
     Must run inside ``use_scope(TenantScope.bureau())``; adds and flushes but never commits, so the caller
     decides whether the district is kept. ``today`` anchors hire dates and certificate expiries, so the
@@ -540,8 +576,12 @@ def seed_demo_district(session: Session, *, today: datetime.date, rng_seed: int 
     session.flush()
 
     schools: dict[str, School] = {}
+    specs: dict[str, _SchoolSpec] = {}
     for number, spec in enumerate(SCHOOLS, start=1):
         code = f"S{number:03d}"
+        if compact and code not in COMPACT_SCHOOL_CODES:
+            continue
+        specs[code] = spec
         lo, hi = spec.enrollment
         school = School(
             code=code,
@@ -562,8 +602,8 @@ def seed_demo_district(session: Session, *, today: datetime.date, rng_seed: int 
 
     certs = _CertNumbers(rng)
     rosters: dict[str, list[StaffMember]] = {}
-    for spec, (code, school) in zip(SCHOOLS, schools.items(), strict=True):
-        roles = _roster_roles(spec, school.enrollment)
+    for code, school in schools.items():
+        roles = _roster_roles(specs[code], school.enrollment, COMPACT_ROSTER if compact else MAX_ROSTER)
         rosters[code] = _build_staff(rng, school, roles, today, certs)
         # staff_count is what the school declares; in the demo it matches the roster on file.
         school.staff_count = len(rosters[code])
@@ -593,7 +633,7 @@ def _logins(
     bureau_users: dict[str, User], clusters: dict[str, Cluster], schools: dict[str, School]
 ) -> DemoLogins:
     total = len(schools)
-    logins = DemoLogins()
+    logins = DemoLogins(school_codes=sorted(schools))
     for person in BUREAU_PEOPLE:
         if person.role is Role.BUREAU_ADMIN:
             sees = (

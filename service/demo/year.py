@@ -6,11 +6,14 @@ spot inspections". This module plays that year forward month by month, as the pe
 have entered it, so every row passed the validation a real request passes (ensure_editable, the
 submission checks, rubric item checks, hazard and incident rules):
 
-* **The months.** The eleven reporting months that end last month: the twelve calendar months before
-  ``today``'s month, without August (not a reporting month). The year ends with last month, so every
-  report of the year is past its deadline by the time the demo is shown - except those whose
-  submission or acceptance would fall on or after ``today`` (a demo built early in a month), which are
-  left as the school or the inspector would have them today: still a draft, or submitted.
+* **The months** (:func:`demo_calendar`). The year is the eleven reporting months (twelve calendar
+  months without August) that end with the newest month already *locked* on ``today`` - its deadline
+  (the 5th) and the ten days of grace after it have passed - so every story of the year is complete
+  whatever the day: every late report is in, every missing one is final, every report is reviewed.
+  Between the 1st and the lock day of a month (the 16th) the month before is still being reported:
+  it is played too, as the month *in progress*, the way the schools and inspectors would have it
+  today - data entered, on-time reports submitted on the 1st-5th if that day has passed, reviewed a
+  day or three later if that day has passed, the rest still drafts. It carries none of the stories.
 * **Every school, every month** (as the school admin, in the school's tenant scope): 2-3 canteen
   self-inspections (2 in the short winter and summer months) for schools with a canteen, mostly 85-98
   with the everyday lapses - a few days of 晨检 not recorded, one dish not sampled (留样), the 明厨亮灶
@@ -21,24 +24,25 @@ submission checks, rubric item checks, hazard and incident rules):
 * **Spot inspections** (督查, as the cluster inspector) in roughly one school-month in three, a little
   below the same school's self-inspections; a poor one leaves a rectification notice (隐患整改通知).
 * **Late submissions**: S004 建设街小学 (three months), S011 育才小学 and S021 南岗村小学 (two months
-  each) and S027 白沙镇中心小学 (last month) submitted after the 5th - still before the month locked.
+  each) and S027 白沙镇中心小学 (the year's last month) submitted two to six days after the 5th -
+  reviewed before the month locked.
 * **Missing months**: S010 西苑小学 entered nothing for one month in the middle of the year and
-  S029 白沙镇柳树村小学 nothing for last month; both months are locked now.
+  S029 白沙镇柳树村小学 nothing for the year's last month; both months are locked now.
 * **Returned reports**: two reports are sent back once by the inspector and resubmitted.
 * **Credibility**: S014 钢城路小学 rates its own canteen ~97 month after month, while the inspector's
   unannounced visits (five of them) find ~70: missing 晨检 days, unsampled dishes, storage on the
   floor, the camera off. Two of the notices issued there are still open and overdue at the year's end.
 * **Hazards**: schools log some of the problems their safety checks find, inspectors issue notices
   after poor visits; most are closed before their deadline, some late, and some are still open past
-  their deadline at the year's end (overdue). A fix that would fall after the year stays open: the
-  current month has no period yet, so nothing can be dated into it.
+  their deadline at the year's end (overdue). A fix that would fall after the last month played stays
+  open: the current month has no period yet, so nothing can be dated into it.
 * **Food incident**: in the seventh month S024 长岭镇初级中学 (a boarding school) reports a food
   poisoning after lunch - undercooked beans, the school at fault - within the hour; the veto follows
   from the incident rules automatically, and the inspector visits unannounced the next day. The cook
   on duty gets a personal veto (accident at fault), which keeps them off 优秀后勤人员 for 12 months.
 
 Everything random comes from one ``random.Random(rng_seed)`` drawn in a fixed order, so a seed always
-yields the same year for the same ``today``. Dates are explicit (``today``/``now`` arguments of the
+yields the same year for the same ``today`` (another day draws another year with the same stories). Dates are explicit (``today``/``now`` arguments of the
 operations, inside the month they belong to); the real clock is never read.
 """
 
@@ -70,8 +74,8 @@ from service.incidents.models import IncidentSeverity, IncidentType
 from service.inspections import operations as inspections
 from service.inspections.models import InspectionKind, InspectionMode, ItemOutcome
 from service.org.models import CanteenMode, School, SchoolType
-from service.periods.models import Period
-from service.periods.operations import NON_REPORTING_MONTHS, ensure_period
+from service.periods.models import DEFAULT_LOCK_DAYS, Period, lock_date
+from service.periods.operations import NON_REPORTING_MONTHS, default_deadline, ensure_period
 from service.reports import operations as reports
 from service.reports.models import MonthlyReport
 from service.rubrics import operations as rubrics
@@ -189,8 +193,11 @@ DIMENSIONS = {"de": 10, "neng": 20, "qin": 15, "ji": 45, "lian": 10}
 class YearSummary:
     """What the seeded year contains, for the command line and the tests."""
 
-    months: list[str] = field(default_factory=list)
-    reports_accepted: int = 0
+    months: list[str] = field(default_factory=list)  # the year: eleven locked months, oldest first
+    reports_accepted: int = 0  # of the year's months
+    in_progress: str = ""  # the month still being reported (code), or "" when there is none
+    in_progress_submitted: int = 0  # its reports submitted by today (accepted ones included)
+    in_progress_accepted: int = 0
     reports_open: int = 0  # drafts or submitted ones whose next step would fall on or after today
     returned: list[tuple[str, str]] = field(default_factory=list)  # (school code, period)
     late: list[tuple[str, str]] = field(default_factory=list)
@@ -221,12 +228,7 @@ def format_year_summary(summary: YearSummary) -> str:
     inc_code, inc_name = summary.incident_school
     lines = [
         f"演示数据 Demo year: {len(summary.months)}个月 months ({first} … {last}，八月不报送 / no August)",
-        f"  月报已审核通过 Reports accepted: {summary.reports_accepted}"
-        + (
-            f"（另有{summary.reports_open}份尚在流程中 / {summary.reports_open} still in progress）"
-            if summary.reports_open
-            else ""
-        ),
+        f"  月报已审核通过 Reports accepted: {summary.reports_accepted}",
         f"  逾期报送 Late: {len(summary.late)} — {schools(summary.late)}",
         f"  未报送 Missing: {len(summary.missing)} — {schools(summary.missing)}",
         f"  退回后重报 Returned and resubmitted: {len(summary.returned)} — {schools(summary.returned)}",
@@ -240,6 +242,12 @@ def format_year_summary(summary: YearSummary) -> str:
         f"  自查可信度 Credibility: {code} {name} 自查均分 self avg {summary.credibility_self_avg}，"
         f"督查均分 spot avg {summary.credibility_spot_avg}",
     ]
+    if summary.in_progress:
+        drafts = len(summary.names) - summary.in_progress_submitted
+        lines.append(
+            f"  本月报送中 In progress: {summary.in_progress}（已提交 submitted {summary.in_progress_submitted}，"
+            f"其中已审核 accepted {summary.in_progress_accepted}，草稿 drafts {drafts}）"
+        )
     return "\n".join(lines)
 
 
@@ -248,15 +256,47 @@ def format_year_summary(summary: YearSummary) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def reporting_months(today: datetime.date) -> list[tuple[int, int]]:
-    """The twelve calendar months before ``today``'s month, oldest first, without August."""
+def reporting_months(last: tuple[int, int]) -> list[tuple[int, int]]:
+    """The reporting months of the twelve calendar months ending with ``last``, oldest first (eleven:
+    every such stretch holds one August, which is not a reporting month)."""
     months: list[tuple[int, int]] = []
-    year, month = today.year, today.month
+    year, month = last
     for _ in range(12):
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         if month not in NON_REPORTING_MONTHS:
             months.append((year, month))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return months[::-1]
+
+
+def _previous_reporting_month(year: int, month: int) -> tuple[int, int]:
+    while True:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        if month not in NON_REPORTING_MONTHS:
+            return year, month
+
+
+def _default_lock_date(year: int, month: int) -> datetime.date:
+    return lock_date(default_deadline(year, month), DEFAULT_LOCK_DAYS)
+
+
+@dataclass(frozen=True)
+class DemoCalendar:
+    """The months the demo plays as of ``today`` (see the module docstring, "The months")."""
+
+    year: list[tuple[int, int]]  # eleven reporting months, oldest first, the last one locked by today
+    in_progress: tuple[int, int] | None  # the next reporting month: ended, not locked yet
+
+
+def demo_calendar(today: datetime.date) -> DemoCalendar:
+    """The year ends with the newest reporting month locked on ``today`` (periods with the default
+    deadline and lock delay: month m locks on the 16th of m + 1); the reporting month after it is in
+    progress when it has ended before ``today``."""
+    last = _previous_reporting_month(today.year, today.month)
+    in_progress: tuple[int, int] | None = None
+    if _default_lock_date(*last) > today:
+        in_progress = last
+        last = _previous_reporting_month(*last)
+    return DemoCalendar(reporting_months(last), in_progress)
 
 
 def _last_day(year: int, month: int) -> datetime.date:
@@ -359,9 +399,13 @@ class _Year:
 
     # --- plan -----------------------------------------------------------------------------------
 
-    def plan(self, months: list[tuple[int, int]]) -> None:
-        """Decide up front which school-months carry the late, missing, returned and spot stories."""
-        rng, n = self.rng, len(months)
+    def plan(self, n: int, played: int) -> None:
+        """Decide up front which school-months carry the late, missing, returned and spot stories.
+
+        ``n`` months of the year carry the stories; of the ``played`` months (the year and the month
+        in progress, if any), every one may see spot inspections.
+        """
+        rng = self.rng
         last = n - 1
         self.late_months: dict[str, set[int]] = {}
         for code, count in LATE_SCHOOLS.items():
@@ -381,7 +425,7 @@ class _Year:
             if code == CREDIBILITY_SCHOOL:
                 self.spot |= {(code, i) for i in rng.sample(range(n), CREDIBILITY_SPOT_VISITS)}
             else:
-                self.spot |= {(code, i) for i in range(n) if rng.random() < SPOT_SHARE}
+                self.spot |= {(code, i) for i in range(played) if rng.random() < SPOT_SHARE}
         self.spot.add((INCIDENT_SCHOOL, INCIDENT_MONTH_INDEX))
 
     # --- one school-month ---------------------------------------------------------------------------
@@ -702,8 +746,11 @@ class _Year:
     def _submit_and_accept(self, school: School, period: Period, index: int) -> None:
         rng, code = self.rng, school.code
         year, month = _next_month(period.year, period.month)
+        in_progress = index >= len(self.summary.months)
         if index in self.late_months.get(code, set()):
-            submit_day = period.deadline + datetime.timedelta(days=rng.randint(2, min(8, period.lock_days)))
+            # Late by two to six days: reviewed (at most three days later) before the month locks.
+            late_by = rng.randint(2, max(2, period.lock_days - 4))
+            submit_day = period.deadline + datetime.timedelta(days=late_by)
         else:
             submit_day = datetime.date(year, month, rng.randint(1, period.deadline.day))
         if submit_day >= self.today:
@@ -714,6 +761,8 @@ class _Year:
             reports.submit(report, now=_at(submit_day, rng.randint(9, 17), rng.randrange(60)))
         if report.late:
             self.summary.late.append((code, period.code))
+        if in_progress:
+            self.summary.in_progress_submitted += 1
         inspector = school.cluster.supervisor
         assert inspector is not None
         review_day = submit_day + datetime.timedelta(days=rng.randint(1, 3))
@@ -729,19 +778,26 @@ class _Year:
             return
         with _as(inspector, school):
             reports.accept(report, now=_at(review_day, rng.randint(9, 17), rng.randrange(60)))
-        self.summary.reports_accepted += 1
+        if in_progress:
+            self.summary.in_progress_accepted += 1
+        else:
+            self.summary.reports_accepted += 1
 
     # --- the whole year -------------------------------------------------------------------------------
 
     def run(self) -> YearSummary:
-        months = reporting_months(self.today)
-        periods = [ensure_period(year, month) for year, month in months]
+        calendar_ = demo_calendar(self.today)
+        periods = [ensure_period(year, month) for year, month in calendar_.year]
         self.summary.months = [p.code for p in periods]
-        self.plan(months)
-        for index, period in enumerate(periods):
+        played = list(periods)
+        if calendar_.in_progress is not None:
+            played.append(ensure_period(*calendar_.in_progress))
+            self.summary.in_progress = played[-1].code
+        self.plan(len(periods), len(played))
+        for index, period in enumerate(played):
             for school in self.schools:
                 self.school_month(school, period, index)
-        year_end = _last_day(*months[-1])
+        year_end = _last_day(*calendar_.year[-1])
         self.summary.hazards_overdue = len(
             list(self.session.scalars(hazards.list_hazards(as_of=year_end, overdue=True)))
         )
@@ -759,7 +815,7 @@ def _mean(values: list[Decimal]) -> Decimal:
 
 
 def seed_demo_year(session: Session, *, today: datetime.date, rng_seed: int = 2026) -> YearSummary:
-    """Play the demo district's last eleven reporting months forward; return what was seeded.
+    """Play the demo district's year (and the month in progress) forward; return what was seeded.
 
     Must run inside ``use_scope(TenantScope.bureau())`` after :func:`service.demo.seed.seed_demo_district`
     (it narrows the scope to one school for each school's writes); adds and flushes, never commits.

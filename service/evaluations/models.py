@@ -11,6 +11,10 @@ them), so columns would hard-code five dimensions into the schema and need a mig
 rubric change. The values are validated against the pinned version in Python, stored as decimal
 strings (exact, and JSON cannot carry a Decimal), and SQL never needs to look inside them: the
 staff area is aggregated from the stored ``score``.
+
+``score`` is the person score kept exact to 10 decimals (formula 4 rounds only for display; the
+precision is argued in :mod:`service.evaluations.scoring`); :attr:`Evaluation.score_shown` is the
+2-decimal value every page, export and API response shows.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from service.audit.models import Audited
 from service.core.types import TZDateTime, str_enum, utcnow
 from service.db import Base
+from service.evaluations.scoring import shown
 from service.periods.models import Period
 from service.staff.models import StaffMember
 from tenants import TenantOwned
@@ -51,6 +56,10 @@ RATER_GROUP_LABELS = {
     RaterGroup.PEER: ("同事互评", "Peers"),
     RaterGroup.SELF: ("自评", "Self"),
 }
+
+
+# Numeric(16, 10): why 10 decimals, see service.evaluations.scoring (migration 0014 widened it from 5, 2).
+PERSON_SCORE = Numeric(16, 10)
 
 
 class Evaluation(Audited, TenantOwned, Base):
@@ -78,7 +87,8 @@ class Evaluation(Audited, TenantOwned, Base):
     rubric_version_id: Mapped[int] = mapped_column(
         ForeignKey("rubric_versions.id", ondelete="RESTRICT"), index=True
     )
-    score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    # Person score, formula 4: the exact value to 10 decimals - never rounded before it is used.
+    score: Mapped[Decimal] = mapped_column(PERSON_SCORE)
     dimension_scores: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
@@ -95,6 +105,11 @@ class Evaluation(Audited, TenantOwned, Base):
         order_by="EvaluationRating.id",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def score_shown(self) -> Decimal | None:
+        """The person score as shown: 2 decimals, half up (formula 4 rounds only for display)."""
+        return None if self.score is None else shown(Decimal(self.score))
 
 
 class EvaluationRating(Audited, TenantOwned, Base):

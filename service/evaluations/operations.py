@@ -85,7 +85,8 @@ def staff_area_scores(period_id: int) -> list[Any]:
     """Staff area of every active school in scope for one period, in ONE query (for the rankings).
 
     Rows ``(school_id, staff_area, evaluated, active_staff)``: ``staff_area`` is the mean of the
-    month's person scores (``None`` when nobody was evaluated; not rounded - the composite rounds),
+    month's person scores as stored - exact to 10 decimals, never the 2-decimal shown values
+    (``None`` when nobody was evaluated; not rounded - the composite rounds),
     ``evaluated`` the number of evaluations, ``active_staff`` the active staff hired by the month's
     last day (those a submission needs evaluated). On PostgreSQL the mean is exact to at least 16
     significant digits; :func:`scoring.staff_area` gives the same mean in Python.
@@ -200,7 +201,8 @@ def _report_of(evaluation: Evaluation) -> MonthlyReport:
 
 
 def recompute(evaluation: Evaluation, version: RubricVersion) -> None:
-    """Set the evaluation's person and dimension scores from its ratings (formula 4)."""
+    """Set the evaluation's person and dimension scores from its ratings (formula 4): the person
+    score exact to 10 decimals (not rounded for display), the dimensions as shown."""
     result = scoring.evaluate(
         [(r.rater_group.value, r.scores) for r in evaluation.ratings],
         scoring.weights_of(version.settings),

@@ -55,7 +55,18 @@ class EvaluationOut(Schema):
     period = fields.Function(lambda e: e.period.code)
     report_id = fields.Integer()
     rubric_version_id = fields.Integer()
-    score = fields.Decimal(as_string=True, metadata={"description": "person score, 0–100, 2 decimals"})
+    # Formula 4 rounds a person score only for display: ``score`` is what every page and export shows,
+    # ``score_exact`` what every computation uses (staff area, person means, the ≥ 95 threshold).
+    score = fields.Decimal(
+        attribute="score_shown",
+        as_string=True,
+        metadata={"description": "person score as shown: 0–100, 2 decimals, half up"},
+    )
+    score_exact = fields.Decimal(
+        attribute="score",
+        as_string=True,
+        metadata={"description": "person score as kept and computed with: unrounded, to 10 decimals"},
+    )
     dimension_scores = fields.Dict(keys=fields.String(), values=fields.String())
     ratings = fields.List(fields.Nested(RatingOut))
     created_at = fields.DateTime()

@@ -178,7 +178,7 @@ def export_report(report: MonthlyReport) -> bytes:
                 evaluations_ws,
                 [
                     names.get(evaluation.staff_id, "") if n == 0 else "",
-                    float(evaluation.score) if n == 0 else None,
+                    float(evaluation.score_shown) if n == 0 else None,  # shown: 2 decimals
                     dims if n == 0 else "",
                     _zh(RATER_GROUP_LABELS, rating.rater_group),
                     rating.rater_name,

@@ -23,6 +23,11 @@ DEFAULT_LOCK_DAYS = 10
 UNLOCK_DAYS = 7  # a granted unlock lets the school edit for this many days
 
 
+def lock_date(deadline: date, lock_days: int) -> date:
+    """The first day on which a period with this deadline and lock delay is locked."""
+    return deadline + timedelta(days=lock_days + 1)
+
+
 class Period(Audited, Base):
     __tablename__ = "periods"
     __table_args__ = (
@@ -49,7 +54,7 @@ class Period(Audited, Base):
     @property
     def locks_on(self) -> date:
         """The first day on which the period is locked."""
-        return self.deadline + timedelta(days=self.lock_days + 1)
+        return lock_date(self.deadline, self.lock_days)
 
     def is_locked(self, today: date) -> bool:
         return today >= self.locks_on

@@ -5,7 +5,12 @@
 
 * ``base`` - one row per active school: for a month its composite; for a term or year the mean of the
   composites of its accepted months rounded to 1 decimal (formula 6), months expected (the target's
-  months the bureau opened a period for) and counted, area means, key items failed, spot mean;
+  months the bureau opened a period for) and counted, area means, key items failed, spot mean. The
+  tie-breakers of a term or year are means of the monthly values over the accepted months that have
+  one (formula 7): the spot mean is the mean of the monthly spot means - each month's being the mean
+  of all its spot inspections, canteen and safety together (:mod:`service.scoring.engine`) - not the
+  mean of all the period's inspections, so a month with three spot inspections weighs as much as a
+  month with one; the canteen mean is the mean of the monthly canteen areas;
 * status - a month not accepted is ``missing``; a term or year with more missing months than the rule
   allows is ``insufficient`` (listed, not ranked);
 * ranks - ``RANK() OVER (ORDER BY score DESC, key_failed, spot_mean DESC NULLS LAST, canteen_mean DESC
@@ -87,7 +92,11 @@ def _n(value: Any) -> Any:
 
 
 def base_select(target: RankingTarget, period_ids: list[int], settings: dict[str, Any]) -> Any:
-    """One row per active school with what its rank depends on (no ranks yet)."""
+    """One row per active school with what its rank depends on (no ranks yet).
+
+    Every mean is of the accepted (scored) months' values, over the months that have one: ``AVG``
+    leaves out a month without a spot inspection (``spot_mean`` NULL) or without a canteen area.
+    """
     m = SchoolMonthScore
     scored = m.status == MonthStatus.SCORED.value
 
@@ -95,8 +104,6 @@ def base_select(target: RankingTarget, period_ids: list[int], settings: dict[str
         return func.avg(case((scored, column), else_=null()))
 
     counted = func.sum(case((scored, 1), else_=0))
-    spot_total = func.sum(case((scored, m.spot_mean * m.spot_count), else_=ZERO))
-    spot_n = func.sum(case((scored, m.spot_count), else_=0))
     months = (
         select(
             m.school_id.label("school_id"),
@@ -105,7 +112,7 @@ def base_select(target: RankingTarget, period_ids: list[int], settings: dict[str
             mean_of(m.canteen_area).label("canteen_mean"),
             mean_of(m.safety_area).label("safety_mean"),
             mean_of(m.staff_area).label("staff_mean"),
-            (spot_total / func.nullif(spot_n, 0)).label("spot_mean"),
+            mean_of(m.spot_mean).label("spot_mean"),  # formula 7: the mean of the monthly spot means
             func.sum(case((scored, m.key_failed), else_=0)).label("key_failed"),
             func.sum(case((and_(scored, m.late.is_(True)), 1), else_=0)).label("late_months"),
             func.sum(

@@ -24,6 +24,7 @@ from service.rankings.models import (
     RankingKind,
     RankingSnapshot,
 )
+from service.rankings.operations import current_snapshot
 from service.scoring.explain import num
 
 SORTS = ("rank", "score", "school", "movement")
@@ -145,13 +146,24 @@ def entry_dicts(entries: list[RankingEntry], *, sensitivity: bool = False) -> li
 
 
 def latest_snapshot(kind: RankingKind) -> RankingSnapshot | None:
-    """The current snapshot of the latest month, term or year that has one."""
-    return db.session.scalars(
-        select(RankingSnapshot)
-        .where(RankingSnapshot.kind == kind)
-        .order_by(RankingSnapshot.key.desc(), RankingSnapshot.id.desc())
-        .limit(1)
-    ).first()
+    """The current snapshot of the latest month, term or year that ranks somebody.
+
+    Early in a month the month before is still being reported: its ranking exists (every school
+    "missing" until its report is accepted) but shows nothing, so pages open on the newest one with
+    ranked schools; only when no ranking ranks anybody yet is the newest one returned.
+    """
+    newest: RankingSnapshot | None = None
+    for key in ranked_keys(kind):
+        snapshot = current_snapshot(kind, key)
+        newest = newest or snapshot
+        if snapshot is not None and ranked_count(snapshot):
+            return snapshot
+    return newest
+
+
+def ranked_count(snapshot: RankingSnapshot) -> int:
+    """How many schools the snapshot ranks (its summary counts entries by status)."""
+    return int(((snapshot.summary or {}).get("counts") or {}).get(EntryStatus.RANKED.value, 0))
 
 
 def ranked_keys(kind: RankingKind) -> list[str]:

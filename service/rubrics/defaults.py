@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User
@@ -752,15 +752,19 @@ def build_version(spec: RubricSpec) -> RubricVersion:
 
 
 def seed_default_rubrics(session: Session, published_by: User | None = None) -> list[Rubric]:
-    """Create version 1 of each default rubric, published; does nothing if any rubric exists.
+    """Create version 1, published, of each default rubric whose kind the district does not have yet.
 
-    Adds and flushes, never commits (the caller owns the transaction).
+    A kind that exists is left alone, whatever its versions (the bureau's own edits stay in force), so
+    running this again changes nothing; a kind a later release adds is created on the next run.
+    ``published_by`` None means the system published it (``houqin db upgrade``). Adds and flushes,
+    never commits (the caller owns the transaction).
     """
-    if session.scalar(select(func.count()).select_from(Rubric)):
-        return []
+    existing = set(session.scalars(select(Rubric.kind)))
     now = utcnow()
     rubrics = []
     for spec in DEFAULT_RUBRICS:
+        if spec.kind in existing:
+            continue
         version = build_version(spec)
         version.status = VersionStatus.PUBLISHED
         version.published_at = now

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from service.accounts.models import User
 from service.db import db
@@ -17,8 +18,10 @@ DEFAULTS = {RuleKind.SCORING: SCORING_DEFAULTS, RuleKind.COMMENDATIONS: COMMENDA
 
 
 def current(kind: RuleKind) -> tuple[int, dict[str, Any]]:
-    """``(version, settings)`` in force; version 0 means the shipped defaults (no edit yet).
+    """``(version, settings)`` in force; version 0 means no rule set is stored: the shipped defaults.
 
+    ``houqin db upgrade`` stores the defaults as version 1 (:func:`seed_default_rule_sets`), so a
+    district set up that way never runs on version 0; databases built otherwise (tests, demo) may.
     Stored settings are merged over the defaults, so a setting added in a later release has a value
     for rule sets written before it.
     """
@@ -48,6 +51,29 @@ def add_version(kind: RuleKind, settings: Mapping[str, Any], *, note: str, user:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+SHIPPED_NOTE = "出厂默认规则 / the shipped defaults"
+
+
+def seed_default_rule_sets(session: Session) -> list[RuleSet]:
+    """Store the shipped settings as version 1 of each rule kind that has no version yet.
+
+    Why store what :func:`current` would fall back to anyway: a ranking or a commendation round names
+    the rule version it used, and version 1 keeps the settings it meant, where version 0 means
+    "whatever the defaults of the running release are". A kind with any version (the bureau's own
+    edits) is left alone, so running this again changes nothing. Written by the system
+    (``created_by_id`` None). Adds and flushes, never commits.
+    """
+    existing = set(session.scalars(select(RuleSet.kind).distinct()))
+    rows = [
+        RuleSet(kind=kind, version=1, settings=copy.deepcopy(DEFAULTS[kind]), note=SHIPPED_NOTE)
+        for kind in RuleKind
+        if kind not in existing
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

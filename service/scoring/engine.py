@@ -11,13 +11,16 @@ Where a ranking's numbers come from, in order (each step is a CTE of :func:`area
    marks). The score is recomputed from the findings, never trusted from the row; a stored score that
    differs is counted in ``score_mismatches`` (it would mean the row was edited behind the
    application's back). Inspections set aside by an upheld appeal (``excluded``) do not count.
-3. ``school_inspections`` - per school: self and spot means per area, key/veto items failed, the mean
-   of all spot scores (a tie-breaker).
-4. ``staff`` and ``hazards`` - the staff area (mean person score, formula 4) and the overdue hazards at
-   the month's last day (formula 2).
+3. ``school_inspections`` - per school: self and spot means per area, key/veto items failed, the
+   month's spot mean: the mean of all its spot inspections, canteen and safety together (formula 7's
+   tie-breaker; a term or year takes the mean of these monthly values, :mod:`service.rankings.engine`).
+4. ``staff`` and ``hazards`` - the staff area (the mean of the stored person scores, which are kept
+   unrounded - formula 4) and the hazards overdue at the month's last day (formula 2: deadline strictly
+   before that day and not closed by it - one due on the last day is not yet overdue).
 5. the final select - area = spot% × spot + (1 − spot%) × self with a spot inspection, else self
    (formula 3); safety − min(2 × overdue, 5) floored at 0; composite = Σ w × area ÷ Σ w over the areas
-   present, minus the late deduction, floored at 0, rounded to 1 decimal; band (formula 5).
+   present, minus the late deduction, floored at 0, rounded to 1 decimal; band (formula 5) of that
+   rounded composite, so a weighted 89.96 is 90.0 and band A.
 
 Everything is exact ``NUMERIC`` arithmetic on PostgreSQL (the demo's SQLite uses floats). Python only
 binds the settings and runs the statement; :func:`score_period` writes the rows with an upsert keyed on

@@ -4,8 +4,10 @@ Derived data, not entered by anyone: the engine (:mod:`service.scoring.engine`) 
 these rows from the accepted reports, inspections, hazards and evaluations, so the table can always be
 rebuilt. School-owned: a school sees its own scores, the bureau sees all.
 
-Area values keep 6 decimal places (means of 1-decimal inspection scores and 2-decimal person scores
-weighted 70/30 need more than 1); only the composite is rounded (formula 5: 1 decimal, half up).
+Area values keep 6 decimal places (means of 1-decimal inspection scores weighted 70/30, and means of
+unrounded person scores, need more than 1); they are stored rounded at the 6th decimal, but the
+composite is computed in the same statement from the unrounded areas and is the only value rounded
+by the formulas (formula 5: 1 decimal, half up).
 """
 
 from __future__ import annotations

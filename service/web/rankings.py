@@ -40,7 +40,10 @@ def rankings() -> Any:
     except ValueError:
         abort(404)
     keys = listing.ranked_keys(kind)
-    key = request.args.get("key") or (keys[0] if keys else None)
+    key = request.args.get("key")
+    if not key:  # the newest ranking that ranks somebody (not a month still being reported)
+        newest = listing.latest_snapshot(kind)
+        key = newest.key if newest is not None else None
     peer_group = request.args.get("peer_group") or None
     cluster_id = request.args.get("cluster_id", type=int)
     snapshot = header = None
