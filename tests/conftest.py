@@ -8,6 +8,8 @@ row-level-security policies are live in every test. Between tests all tables are
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     set_clock(NOW)
     os.environ[CLOCK_ENV] = NOW.isoformat()
+    _private_instance_dir(config)
     if services.IN_CI:
         missing = [
             name
@@ -49,6 +52,18 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"CI=true but {', '.join(missing)} not reachable: the suite must run on them"
             )
+
+
+def _private_instance_dir(config: pytest.Config) -> None:
+    """An instance dir of this test process's own, for it and the processes it starts: apps built in
+    the embedded mode (the demo) generate their secret key there (service/config.py), never in the
+    work tree's instance/."""
+    import service.config
+
+    path = Path(tempfile.mkdtemp(prefix="houqin-test-instance-"))
+    service.config.INSTANCE_DIR = path
+    os.environ["HOUQIN_INSTANCE_DIR"] = str(path)
+    config.add_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
