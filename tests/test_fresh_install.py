@@ -391,7 +391,8 @@ def test_the_readme_path_takes_an_empty_database_to_a_ranking(scratch: Scratch) 
         (month,) = api.call("GET", f"/schools/{school_id}/scores", admin)["months"]
         assert (month["period"], month["status"], month["late"]) == (ranks[0][2], "scored", False), month
         assert (Decimal(month["canteen_area"]), Decimal(month["safety_area"])) == (CANTEEN, SAFETY)
-        assert Decimal(month["staff_area"]) == STAFF.quantize(Decimal("0.01"))  # shown to 2 places
+        # the area is kept to 6 places (person scores are averaged unrounded: formula 4)
+        assert Decimal(month["staff_area"]) == STAFF.quantize(Decimal("0.000001"))
         assert (month["composite"], month["band"], month["rules_version"]) == (COMPOSITE, "A", 1)
 
         # the bureau makes its own versions; a second upgrade adds nothing and leaves them in force
