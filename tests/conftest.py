@@ -23,6 +23,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from tests import services
 
+# Fixtures of the browser journeys (live_server, browser, month): tests/browser_support.py.
+pytest_plugins = ["tests.browser_support"]
+
 OWNER_ROLE = "houqin_test_owner"
 APP_ROLE = "houqin_test_app"
 
