@@ -94,8 +94,12 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def is_embedded(config: Mapping[str, Any]) -> bool:
-    """The embedded mode runs on a SQLite file (the default, and ``houqin demo``); deployments do not."""
-    return str(config.get("DATABASE_URL") or "").startswith("sqlite")
+    """The embedded mode runs on a SQLite file with jobs in-process (the default, and ``houqin demo``).
+
+    A Redis URL means processes that must share a key (web, worker, beat): that is a deployment, even
+    one left on SQLite by a mistyped or missing ``DATABASE_URL``.
+    """
+    return str(config.get("DATABASE_URL") or "").startswith("sqlite") and not config.get("REDIS_URL")
 
 
 def resolve_secret_key(config: Mapping[str, Any], instance_dir: Path) -> str:

@@ -187,6 +187,15 @@ def app(database: Database) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _celery_on_the_test_app(request: pytest.FixtureRequest) -> None:
+    """Tasks (``shared_task``) run on the Celery app made current last: a test that builds another app
+    (the demo, the README path) would leave later tests' tasks on that app's database. Every test that
+    uses the suite's app starts with its Celery app current again."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["celery"].set_current()
+
+
+@pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" not in request.fixturenames:

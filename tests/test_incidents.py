@@ -452,10 +452,10 @@ def test_the_facts_of_an_incident_the_bureau_recorded_are_the_bureaus(
         ("severity", "death"),  # stricter or not: the bureau's
         ("school_at_fault", False),
         ("unlicensed", True),
-        ("banned_food", False),
+        ("banned_food", True),  # each a change: sending a fact back unchanged is no change
         ("meal_not_sampled", True),
-        ("crowd_crush", False),
-        ("building_collapse", False),
+        ("crowd_crush", True),
+        ("building_collapse", True),
     ):
         refused = client.patch(f"/api/v1/incidents/{iid}", json={field: value}, headers=school)
         assert refused.status_code == 403 and list(refused.get_json()["errors"]) == [field], field
@@ -537,6 +537,48 @@ def test_a_school_may_correct_its_own_report_until_the_bureau_confirms_it(
         ).status_code
         == 200
     )
+
+
+def test_a_school_cannot_move_its_incident_later_out_of_the_month_judged(
+    client: Any, district: District, this_month: int
+) -> None:
+    """Moving an incident later keeps every rule and its length but starts the window later: the days
+    before (the month or term being judged) lose the bar. Refused like shortening it (403)."""
+    school = district.headers("admin_a")
+    occurred = datetime(2026, 11, 19, 12, 0, tzinfo=SHANGHAI)
+    inc = _report(
+        client, school, type="food_poisoning", school_at_fault=True, occurred_at=occurred.isoformat()
+    ).get_json()
+    before = _windows(client, inc["id"], school)
+    assert before["food_poisoning_at_fault"] == ("2026-11-19", "2027-11-19")
+    later = client.patch(
+        f"/api/v1/incidents/{inc['id']}",
+        json={"occurred_at": datetime(2026, 11, 21, 9, 0, tzinfo=SHANGHAI).isoformat()},
+        headers=school,
+    )
+    assert later.status_code == 403, later.get_json()
+    assert _windows(client, inc["id"], school) == before  # nothing changed
+
+
+def test_a_confirmed_incident_takes_a_form_that_sends_unchanged_facts_back(
+    client: Any, district: District, this_month: int
+) -> None:
+    """Only a fact whose value would change is refused on a bureau-confirmed incident: a page that posts
+    every field back may still add to the description."""
+    admin, school = district.headers("admin"), district.headers("admin_a")
+    occurred = now_shanghai() - timedelta(hours=1)
+    inc = _report(
+        client, admin, school_id=district.school_a.id, type="injury", occurred_at=occurred.isoformat()
+    ).get_json()
+    same = client.patch(
+        f"/api/v1/incidents/{inc['id']}",
+        json={"type": "injury", "occurred_at": inc["occurred_at"], "description": "补充：已送医"},
+        headers=school,
+    )
+    assert same.status_code == 200, same.get_json()
+    assert same.get_json()["description"] == "补充：已送医"
+    changed = client.patch(f"/api/v1/incidents/{inc['id']}", json={"type": "fire"}, headers=school)
+    assert changed.status_code == 403 and list(changed.get_json()["errors"]) == ["type"]
 
 
 def test_every_fact_but_the_description_decides_a_veto() -> None:

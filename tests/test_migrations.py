@@ -242,6 +242,10 @@ _ROWS_AT_0013 = [
     "INSERT INTO audit_entries (id, at, actor_id, actor_name, table_name, row_id, action, changes, school_id)"
     " VALUES (1, '2026-03-05 06:00:00+00', 1, 'admin', 'incidents', 1, 'update', '{}', 1),"
     " (2, '2026-03-06 06:00:00+00', 2, 's001', 'incidents', 2, 'update', '{}', 1)",
+    # a veto derived from incident 1 (must survive the downgrade: SQLite must not rebuild incidents)
+    "INSERT INTO vetoes (id, rule, source, incident_id, starts_on, ends_on, blocks, reason, created_at,"
+    " school_id) VALUES (1, 'liability_casualty', 'incident', 1, '2026-03-01', '2027-03-01', '[]', '',"
+    " '2026-03-01 02:00:00+00', 1)",
 ]
 
 
@@ -276,6 +280,12 @@ def _check_backfill_0015(url: str) -> None:
             (3, False, True),
             (4, False, True),
         ]
+    migrate.downgrade(url, "0014")
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT set_config('app.scope', 'bureau', true)"))
+        counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("incidents", "vetoes")]
+        assert counts == [4, 1]  # the downgrade keeps every incident and its veto
     engine.dispose()
 
 

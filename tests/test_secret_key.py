@@ -47,6 +47,19 @@ def test_the_app_factory_refuses_a_deployment_without_a_real_key(
     assert list(tmp_path.iterdir()) == []  # and generates nothing for a deployment
 
 
+def test_redis_without_a_database_url_is_a_deployment_not_the_demo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """DATABASE_URL missing (or mistyped away) but REDIS_URL set: the processes share jobs, so they
+    must share a real key - no generated one, a refusal naming SECRET_KEY."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr("service.config.INSTANCE_DIR", tmp_path)
+    with pytest.raises(InsecureSecretKey, match="SECRET_KEY"):
+        create_app({"REDIS_URL": DEPLOYMENT["REDIS_URL"], "SECRET_KEY": ""})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_key_of_32_characters_is_enough() -> None:
     assert len(REAL_KEY) == 32
     assert resolve_secret_key({**DEPLOYMENT, "SECRET_KEY": REAL_KEY}, Path("/nonexistent")) == REAL_KEY

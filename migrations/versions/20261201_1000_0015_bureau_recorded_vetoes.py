@@ -61,7 +61,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("incidents") as batch:
-        batch.drop_column("bureau_confirmed_at")
-    with op.batch_alter_table("staff_vetoes") as batch:
-        batch.drop_column("recorded_by_bureau")
+    # A plain DROP COLUMN on every database: batch mode on SQLite would copy and drop the tables, and
+    # with foreign keys on, dropping incidents deletes their vetoes (ON DELETE CASCADE). SQLite has
+    # ALTER TABLE ... DROP COLUMN since 3.35 (Python 3.11 ships a newer one).
+    op.drop_column("incidents", "bureau_confirmed_at")
+    op.drop_column("staff_vetoes", "recorded_by_bureau")

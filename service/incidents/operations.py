@@ -75,15 +75,30 @@ def _refuse_confirmed_facts(incident: Incident, data: Mapping[str, Any]) -> None
     """A school's change to a veto-deciding fact of an incident the bureau recorded: 403 per field."""
     if incident.bureau_confirmed_at is None:
         return
-    sent = [k for k in VETO_FACT_FIELDS if k in data]
+    # Only fields whose value would change: a form that sends every field back may still add to
+    # the description.
+    sent = [k for k in VETO_FACT_FIELDS if k in data and data[k] != getattr(incident, k)]
     if sent:
         message = _("The bureau has recorded this incident; only the bureau can change this field.")
         raise DomainError({k: [message] for k in sent}, 403)
 
 
-def _windows(incident: Incident) -> dict[str, date]:
-    """Rule → the end of its veto's window, for the incident's current vetoes."""
-    return {v.rule: v.ends_on for v in vetoes_of(incident)}
+def _windows(incident: Incident) -> dict[str, tuple[date, date]]:
+    """Rule → its veto's window (starts_on, ends_on), for the incident's current vetoes."""
+    return {v.rule: (v.starts_on, v.ends_on) for v in vetoes_of(incident)}
+
+
+def _narrows(before: dict[str, tuple[date, date]], after: dict[str, tuple[date, date]]) -> bool:
+    """Whether some veto of ``before`` is gone or no longer covers its whole window: starting later
+    lifts the bar from the days before (the month, term or year being judged), ending earlier from
+    the days after."""
+    for rule, (starts, ends) in before.items():
+        if rule not in after:
+            return True
+        new_starts, new_ends = after[rule]
+        if new_starts > starts or new_ends < ends:
+            return True
+    return False
 
 
 def _check_times(occurred_at: datetime, reported_at: datetime, *, now: datetime) -> None:
@@ -152,18 +167,16 @@ def update_incident(
         incident.bureau_confirmed_at = now
     db.session.flush()
     evaluate_incident_vetoes(incident)
-    if not by_bureau:
-        # A school may add facts that bar it, never edit one away or shorten it: that is the bureau's call.
-        after = _windows(incident)
-        if any(rule not in after or after[rule] < ends for rule, ends in windows_before.items()):
-            raise DomainError(
-                {
-                    "_schema": [
-                        _("This change would lift or shorten a veto (一票否决); only the bureau can do that.")
-                    ]
-                },
-                status=403,
-            )
+    # A school may add facts that bar it, never edit one away or narrow it: that is the bureau's call.
+    if not by_bureau and _narrows(windows_before, _windows(incident)):
+        raise DomainError(
+            {
+                "_schema": [
+                    _("This change would lift or shorten a veto (一票否决); only the bureau can do that.")
+                ]
+            },
+            status=403,
+        )
     return incident
 
 
