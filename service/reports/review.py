@@ -110,6 +110,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "school_at_fault": ("学校责任", "school at fault"),
 }
 SHORT = 24  # values longer than this (notes, descriptions) are named, not quoted
+EMPTY_LABEL = {"empty": ("（空）", "(empty)")}
 
 
 # --- the derivation (pure) ---------------------------------------------------------------------------
@@ -483,7 +484,7 @@ def _field(table: str, key: str, before: Any, after: Any) -> FieldChange:
 
 def _value(table: str, key: str, value: Any) -> str | None:
     if value is None or value == "":
-        return "—"
+        return label(EMPTY_LABEL, "empty")
     if isinstance(value, dict | list):
         return None
     if key == "score":
