@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(add_pagination_headers)
 
     from service.accounts.api import blp as accounts_api
+    from service.appeals import views as _appeal_pages  # noqa: F401 - adds the 申诉 pages
     from service.appeals.api import blp as appeals_api
     from service.audit.api import blp as audit_api
     from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.org.api import blp as org_api
     from service.periods.api import blp as periods_api
     from service.rankings.api import blp as rankings_api
+    from service.reports import review_views as _review_pages  # noqa: F401 - adds the 审核 queue
     from service.reports.api import blp as reports_api
     from service.rubrics.api import blp as rubrics_api
     from service.scoring.api import blp as scoring_api

@@ -189,6 +189,9 @@ BODIES: dict[tuple[str, str], Any] = {
         "sensitivity_shift": "10",
     },
     ("web.report_action", "POST"): lambda d: {"action": "accept"},
+    ("web.review_queue", "POST"): lambda d: {"action": "accept_selected", "report_id": [d.report_b_id]},
+    ("web.appeal_new", "POST"): lambda d: {"reason": "矩阵测试：冒名申诉"},
+    ("web.appeal_detail", "POST"): lambda d: {"outcome": "upheld", "note": "矩阵测试裁决"},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
@@ -246,6 +249,11 @@ COLLECTION_EXPECT = {
     ("web.commendation_propose", "POST"): {403},
     ("web.commendation_round", "GET"): {200},
     ("web.commendation_publish", "POST"): {403},
+    # Review (审核): reviewers see their scope's submitted reports, school admins are refused; a posted
+    # report id of B's is not found. Appeals: everybody sees the appeals of their own scope.
+    ("web.review_queue", "GET"): {200, 403},
+    ("web.review_queue", "POST"): {404},
+    ("web.appeal_queue", "GET"): {200},
 }
 
 B_MARKERS: tuple[str, ...] = (

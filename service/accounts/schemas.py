@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from service.accounts.models import ROLE_LABELS, Role
 from service.core.labels import label
+from service.core.schemas import Timestamp
 
 
 class UserOut(Schema):
@@ -19,7 +20,7 @@ class UserOut(Schema):
     school_id = fields.Integer(allow_none=True)
     cluster_ids = fields.Function(lambda u: [c.id for c in u.clusters])
     active = fields.Boolean()
-    last_login_at = fields.DateTime(allow_none=True)
+    last_login_at = Timestamp(allow_none=True)
 
 
 class MeOut(UserOut):
@@ -55,9 +56,9 @@ class TokenOut(Schema):
     id = fields.Integer()
     name = fields.String()
     prefix = fields.String()
-    created_at = fields.DateTime()
-    last_used_at = fields.DateTime(allow_none=True)
-    revoked_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    last_used_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
 
 
 class TokenCreated(TokenOut):

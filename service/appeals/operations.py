@@ -7,11 +7,11 @@ a decider other than the original inspector, and what an upheld appeal does to t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from service.appeals.models import (
@@ -57,6 +57,73 @@ def list_appeals(*, state: AppealState | None = None, inspection_id: int | None 
     if inspection_id is not None:
         stmt = stmt.where(InspectionAppeal.inspection_id == inspection_id)
     return stmt
+
+
+def decision_queue(*, decided: bool | None = None, inspector_id: int | None = None, own: bool = False) -> Any:
+    """Appeals in the caller's scope for a reviewer's queue: pending ones oldest first (the longest
+    waiting), decided ones newest decision first.
+
+    With ``inspector_id``, ``own=False`` leaves out the appeals against that person's own inspections
+    (they may never decide those, :func:`ensure_may_decide`), and ``own=True`` lists only those.
+    """
+    stmt = (
+        select(InspectionAppeal)
+        .join(
+            Inspection,
+            and_(
+                Inspection.school_id == InspectionAppeal.school_id,
+                Inspection.id == InspectionAppeal.inspection_id,
+            ),
+        )
+        .options(selectinload(InspectionAppeal.inspection))
+    )
+    if decided is True:
+        stmt = stmt.where(InspectionAppeal.state != AppealState.SUBMITTED).order_by(
+            InspectionAppeal.decided_at.desc(), InspectionAppeal.id.desc()
+        )
+    else:
+        if decided is False:
+            stmt = stmt.where(InspectionAppeal.state == AppealState.SUBMITTED)
+        stmt = stmt.order_by(InspectionAppeal.filed_at, InspectionAppeal.id)
+    if inspector_id is not None:
+        if own:
+            stmt = stmt.where(Inspection.inspector_user_id == inspector_id)
+        else:
+            stmt = stmt.where(
+                or_(Inspection.inspector_user_id.is_(None), Inspection.inspector_user_id != inspector_id)
+            )
+    return stmt
+
+
+def appealable_inspections(*, today: date) -> list[tuple[Inspection, date]]:
+    """The spot inspections in the caller's scope a school may still appeal today, with the last day
+    to do so: not set aside, no appeal open or upheld, filing day not passed. Soonest deadline first."""
+    since = today - timedelta(days=APPEAL_WORKING_DAYS * 3)  # ten working days never span more
+    spots = db.session.scalars(
+        select(Inspection)
+        .where(
+            Inspection.mode == InspectionMode.SPOT,
+            Inspection.inspected_on >= since,
+            Inspection.excluded.is_(False),
+        )
+        .order_by(Inspection.inspected_on, Inspection.id)
+    ).all()
+    out = []
+    for inspection in spots:
+        due = last_filing_day(inspection)
+        states = {a.state for a in _appeals_of(inspection)}
+        if today <= due and not states & {AppealState.SUBMITTED, AppealState.UPHELD}:
+            out.append((inspection, due))
+    return sorted(out, key=lambda pair: (pair[1], pair[0].id))
+
+
+def may_decide(appeal: InspectionAppeal, user_id: int | None) -> bool:
+    """Whether ``user_id`` is someone other than the inspection's inspector (see :func:`ensure_may_decide`)."""
+    try:
+        ensure_may_decide(appeal, user_id)
+    except DomainError:
+        return False
+    return True
 
 
 def transitions_of(appeal: InspectionAppeal) -> list[InspectionAppealTransition]:

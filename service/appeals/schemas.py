@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from service.appeals.models import APPEAL_ACTION_LABELS, APPEAL_STATE_LABELS, AppealState
 from service.core.labels import label
+from service.core.schemas import Timestamp
 from service.inspections.models import (
     INSPECTION_KIND_LABELS,
     InspectionKind,
@@ -36,10 +37,10 @@ class AppealOut(Schema):
     state = fields.Enum(AppealState, by_value=True)
     state_label = fields.Function(lambda a: label(APPEAL_STATE_LABELS, a.state))
     filed_by_id = fields.Integer(allow_none=True)
-    filed_at = fields.DateTime()
+    filed_at = Timestamp()
     due_on = fields.Date(metadata={"description": "the last day the appeal could be filed"})
     decided_by_id = fields.Integer(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
+    decided_at = Timestamp(allow_none=True)
     decision_note = fields.String()
 
 
@@ -66,5 +67,5 @@ class AppealTransitionOut(Schema):
     action = fields.String()
     action_label = fields.Function(lambda t: label(APPEAL_ACTION_LABELS, t.action))
     actor_id = fields.Integer(allow_none=True)
-    at = fields.DateTime()
+    at = Timestamp()
     note = fields.String()

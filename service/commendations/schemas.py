@@ -18,7 +18,7 @@ from service.commendations.models import (
     RoundState,
 )
 from service.core.labels import label
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.incidents.vetoes import COMMENDATION_LABELS, FAILED_ITEM_RULE, INCIDENT_RULES
 from service.rankings.calendar import parse_target
 from service.staff.models import STAFF_ROLE_LABELS
@@ -158,11 +158,9 @@ class RoundOut(Schema):
     rules_version = fields.Integer()
     rules = fields.Dict()
     summary = fields.Dict()
-    computed_at = fields.DateTime(
-        allow_none=True, metadata={"description": "empty while the proposal is queued"}
-    )
-    created_at = fields.DateTime()
-    published_at = fields.DateTime(allow_none=True)
+    computed_at = Timestamp(allow_none=True, metadata={"description": "empty while the proposal is queued"})
+    created_at = Timestamp()
+    published_at = Timestamp(allow_none=True)
     certificates = fields.Function(
         _certificates,
         metadata={
@@ -213,7 +211,7 @@ class CandidateOut(Schema):
     decision_label = fields.Function(lambda c: label(DECISION_LABELS, c.decision))
     comment = fields.String()
     decided_by_id = fields.Integer(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
+    decided_at = Timestamp(allow_none=True)
     certificate_no = fields.String(allow_none=True)
 
 

@@ -1,9 +1,14 @@
-"""Marshmallow base pieces: validation messages in the user's language, pagination."""
+"""Marshmallow base pieces: validation messages in the user's language, timestamps, pagination."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
+
+from service.core.timeutil import api_timestamp
 
 # marshmallow's messages are English class attributes; swap in lazy translations so a 422 answers
 # in the user's language (Chinese by default). They are formatted and turned into str on output.
@@ -48,6 +53,17 @@ class Range(validate.Range):
         if self.min is not None:
             return str(_l("Must be at least %(min)s.", min=self.min))
         return str(_l("Must be at most %(max)s.", max=self.max))
+
+
+class Timestamp(fields.DateTime):
+    """Every datetime the API outputs: ISO 8601 in Beijing time with its UTC offset (``+08:00``).
+
+    Output schemas use this, never a bare ``fields.DateTime`` (which writes SQLite's naive values
+    without an offset); tests/test_api_timestamps.py checks both the schemas and the answers.
+    """
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return api_timestamp(value)
 
 
 class PageArgs(Schema):

@@ -83,3 +83,13 @@ def local(dt: datetime | None) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(SHANGHAI)
+
+
+def api_timestamp(dt: datetime | None) -> str | None:
+    """How the API writes a timestamp: ISO 8601 in Beijing time with its offset, ``…T15:55:00+08:00``.
+
+    One form on every database: PostgreSQL hands back aware values, SQLite naive ones (stored as UTC,
+    see :func:`local`); both come out with ``+08:00``, so the date part is the day people saw.
+    """
+    shown = local(dt)
+    return shown.isoformat() if shown is not None else None

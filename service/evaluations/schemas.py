@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
+from service.core.schemas import Timestamp
 from service.evaluations.models import RATER_GROUP_LABELS, RaterGroup
 from service.staff.models import STAFF_ROLE_LABELS, StaffRole
 
@@ -43,7 +44,7 @@ class RatingOut(Schema):
     rater_name = fields.String()
     rater_staff_id = fields.Integer(allow_none=True)
     scores = fields.Dict(keys=fields.String(), values=fields.String())
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class EvaluationOut(Schema):
@@ -69,7 +70,7 @@ class EvaluationOut(Schema):
     )
     dimension_scores = fields.Dict(keys=fields.String(), values=fields.String())
     ratings = fields.List(fields.Nested(RatingOut))
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class MissingStaffOut(Schema):

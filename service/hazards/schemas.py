@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.core.timeutil import today_shanghai
 from service.hazards.models import (
     HAZARD_ACTION_LABELS,
@@ -38,7 +38,7 @@ class HazardOut(Schema):
     period_id = fields.Integer(allow_none=True)
     period = fields.Function(lambda h: h.period.code if h.period else None)
     issued_by_bureau = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class HazardIn(Schema):
@@ -84,5 +84,5 @@ class HazardTransitionOut(Schema):
     action = fields.String()
     action_label = fields.Function(lambda t: label(HAZARD_ACTION_LABELS, t.action))
     actor_id = fields.Integer(allow_none=True)
-    at = fields.DateTime()
+    at = Timestamp()
     note = fields.String()

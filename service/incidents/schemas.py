@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
+from service.core.schemas import Timestamp
 from service.core.timeutil import SHANGHAI
 from service.incidents.models import (
     INCIDENT_SEVERITY_LABELS,
@@ -45,8 +46,8 @@ class IncidentOut(Schema):
     school_id = fields.Integer()
     type = fields.Enum(IncidentType, by_value=True)
     type_label = fields.Function(lambda i: label(INCIDENT_TYPE_LABELS, i.type))
-    occurred_at = fields.DateTime()
-    reported_at = fields.DateTime()
+    occurred_at = Timestamp()
+    reported_at = Timestamp()
     reported_late = fields.Boolean(metadata={"description": "more than 2 hours after the incident"})
     severity = fields.Enum(IncidentSeverity, by_value=True)
     severity_label = fields.Function(lambda i: label(INCIDENT_SEVERITY_LABELS, i.severity))
@@ -62,8 +63,8 @@ class IncidentOut(Schema):
     falsified_data = fields.Boolean()
     crowd_crush = fields.Boolean()
     building_collapse = fields.Boolean()
-    created_at = fields.DateTime()
-    bureau_confirmed_at = fields.DateTime(
+    created_at = Timestamp()
+    bureau_confirmed_at = Timestamp(
         allow_none=True,
         metadata={
             "description": "when the bureau first recorded it (created or corrected): from then on only the "

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.inspections import scoring
 from service.inspections.models import (
     GRADE_LABELS,
@@ -110,7 +110,7 @@ class InspectionOut(Schema):
     section_scores = fields.Dict(
         metadata={"description": "{section code: [points, possible]} as decimal strings"}
     )
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class InspectionDetailOut(InspectionOut):
@@ -141,4 +141,4 @@ class CanteenFactsOut(Schema):
     leader_accompanied_meals = fields.Integer()
     sampled_meals = fields.Integer()
     food_waste_kg = fields.Decimal(places=1, as_string=True)
-    updated_at = fields.DateTime()
+    updated_at = Timestamp()

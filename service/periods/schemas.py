@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.periods.models import UNLOCK_STATE_LABELS, UnlockState
 
 
@@ -46,8 +46,8 @@ class UnlockRequestOut(Schema):
     reason = fields.String()
     state = fields.Enum(UnlockState, by_value=True)
     state_label = fields.Function(lambda r: label(UNLOCK_STATE_LABELS, r.state))
-    requested_at = fields.DateTime()
-    decided_at = fields.DateTime(allow_none=True)
+    requested_at = Timestamp()
+    decided_at = Timestamp(allow_none=True)
     decision_note = fields.String()
     unlocked_until = fields.Date(allow_none=True)
 

@@ -24,6 +24,7 @@ from service.core.labels import label
 from service.core.lookup import get_or_404
 from service.core.outbox import enqueue_task
 from service.core.pagination import paginate
+from service.core.timeutil import api_timestamp
 from service.db import db
 from service.jobs import operations as jobs
 from service.org.models import School
@@ -196,7 +197,7 @@ class SchoolScores(MethodView):
                 "overdue_hazards": row.overdue_hazards,
                 "key_failed": row.key_failed,
                 "rules_version": row.rules_version,
-                "computed_at": row.computed_at.isoformat() if row.computed_at else None,
+                "computed_at": api_timestamp(row.computed_at),
             }
             for row, period in rows
         ]

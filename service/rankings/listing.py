@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from service.core.labels import label
+from service.core.timeutil import api_timestamp
 from service.db import db
 from service.org.models import SCHOOL_TYPE_LABELS, Cluster, School, SchoolType
 from service.periods.models import Period
@@ -62,7 +63,7 @@ def snapshot_header(snapshot: RankingSnapshot) -> dict[str, Any]:
         "label": label({0: (zh, en)}, 0),
         "label_zh": zh,
         "label_en": en,
-        "created_at": snapshot.created_at.isoformat() if snapshot.created_at else None,
+        "created_at": api_timestamp(snapshot.created_at),
         "input_hash": snapshot.input_hash,
         "payload_hash": snapshot.payload_hash,
         "period_ids": list(snapshot.period_ids or []),

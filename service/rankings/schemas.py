@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.rankings.listing import SORTS
 from service.rankings.models import EntryStatus
 
@@ -171,7 +171,7 @@ class RecomputeOut(Schema):
 
 
 class JobLogOut(Schema):
-    at = fields.DateTime()
+    at = Timestamp()
     from_state = fields.String()
     to_state = fields.String()
     message = fields.String()
@@ -190,10 +190,10 @@ class JobRunOut(Schema):
     attempts = fields.Integer()
     result = fields.Dict()
     error = fields.String()
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
-    updated_at = fields.DateTime()
+    created_at = Timestamp()
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)
+    updated_at = Timestamp()
     log = fields.Method("_log")
 
     def _state_label(self, run: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
+from service.core.schemas import Timestamp
 from service.reports.models import REPORT_STATE_LABELS, ReportState
 
 
@@ -15,12 +16,12 @@ class ReportOut(Schema):
     period = fields.Function(lambda r: r.period.code)
     state = fields.Enum(ReportState, by_value=True)
     state_label = fields.Function(lambda r: label(REPORT_STATE_LABELS, r.state))
-    first_submitted_at = fields.DateTime(allow_none=True)
-    submitted_at = fields.DateTime(allow_none=True)
+    first_submitted_at = Timestamp(allow_none=True)
+    submitted_at = Timestamp(allow_none=True)
     late = fields.Boolean()
     return_reason = fields.String()
-    reviewed_at = fields.DateTime(allow_none=True)
-    accepted_at = fields.DateTime(allow_none=True)
+    reviewed_at = Timestamp(allow_none=True)
+    accepted_at = Timestamp(allow_none=True)
 
 
 class ReportIn(Schema):
@@ -44,7 +45,7 @@ class TransitionOut(Schema):
     to_state = fields.Enum(ReportState, by_value=True)
     action = fields.String()
     actor_id = fields.Integer(allow_none=True)
-    at = fields.DateTime()
+    at = Timestamp()
     note = fields.String()
 
 
@@ -59,5 +60,5 @@ class CompletenessRow(Schema):
     cluster_id = fields.Integer()
     report_id = fields.Integer(allow_none=True)
     state = fields.Enum(ReportState, by_value=True, allow_none=True)
-    first_submitted_at = fields.DateTime(allow_none=True)
+    first_submitted_at = Timestamp(allow_none=True)
     status = fields.String(metadata={"description": "missing | draft | on_time | late"})

@@ -12,7 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
-from service.core.schemas import Range
+from service.core.schemas import Range, Timestamp
 from service.rubrics.models import (
     ITEM_KIND_LABELS,
     RUBRIC_KIND_LABELS,
@@ -89,8 +89,8 @@ class VersionSummaryOut(Schema):
     version = fields.Integer()
     status = fields.Enum(VersionStatus, by_value=True)
     status_label = fields.Function(lambda v: label(VERSION_STATUS_LABELS, v.status))
-    created_at = fields.DateTime()
-    published_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    published_at = Timestamp(allow_none=True)
     published_by_id = fields.Integer(allow_none=True)
     note = fields.String()
 

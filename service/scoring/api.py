@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from service.accounts.auth import ensure_role
 from service.accounts.models import Role
+from service.core.timeutil import api_timestamp
 from service.db import db
 from service.rankings.schemas import ExplanationOut, ScoringRulesIn, ScoringRulesOut, rules_to_settings
 from service.rules import operations as rules
@@ -42,7 +43,7 @@ def _rules_out() -> dict[str, Any]:
         "version": version,
         "settings": settings,
         "note": row.note if row else "",
-        "created_at": row.created_at.isoformat() if row and row.created_at else None,
+        "created_at": api_timestamp(row.created_at) if row else None,
         "created_by_id": row.created_by_id if row else None,
     }
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from service.core.errors import DomainError, NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
+from service.core.timeutil import api_timestamp
 from service.db import db
 from service.hazards.models import Hazard
 from service.hazards.operations import overdue_clause
@@ -125,7 +126,7 @@ def explain(school_id: int, period_id: int) -> dict[str, Any]:
         "period": {"id": period.id, "code": period.code, "month_end": end.isoformat()},
         "status": row.status.value,
         "status_label": label(MONTH_STATUS_LABELS, row.status),
-        "computed_at": row.computed_at.isoformat() if row.computed_at else None,
+        "computed_at": api_timestamp(row.computed_at),
         "basis": {
             "rules_version": row.rules_version,
             "current_rules_version": basis.rules_version,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.core.labels import label
+from service.core.schemas import Timestamp
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
@@ -93,4 +94,4 @@ class StaffVetoOut(Schema):
     recorded_by_bureau = fields.Boolean(
         metadata={"description": "recorded by the bureau: only the bureau can withdraw it"}
     )
-    created_at = fields.DateTime()
+    created_at = Timestamp()

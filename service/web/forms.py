@@ -61,12 +61,21 @@ def load(schema: Schema, data: Mapping[str, Any], *, partial: bool = False) -> d
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """Turn a domain refusal into :class:`Invalid` (same errors and status as the API); roll back."""
+    """Turn a domain refusal into :class:`Invalid` (same errors and status as the API); roll back.
+
+    The rollback is to a savepoint taken on entry, not of the whole session: the page is re-rendered
+    in the same request, and a full rollback would expire the signed-in user too - whose row the
+    user's own scope cannot read back (an inspector's or a bureau account), so the layout would fail.
+    What the operation wrote is undone all the same; nothing else had been written.
+    """
+    savepoint = db.session.begin_nested()
     try:
         yield
     except DomainError as exc:
-        db.session.rollback()
+        savepoint.rollback()
         raise Invalid(flatten(exc.errors), exc.status) from None
+    else:
+        savepoint.commit()  # RELEASE SAVEPOINT; the view commits the transaction
 
 
 def attempt(action: Callable[[], T]) -> T:
