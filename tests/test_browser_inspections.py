@@ -184,11 +184,18 @@ def test_the_form_on_a_phone(
     report_id = _report(app, district, month)
     page = login(browser, live_server, "admin_a", viewport=PHONE)
     page.goto(f"{live_server}/reports/{report_id}/inspections/new?kind=canteen")
-    page.click("[data-testid=rest-pass]")
-    page.wait_for_function(
-        "document.querySelector('[data-testid=live-score]').textContent.trim() === '100.0'"
-    )
     _choose(page, "A1", "fail", "90.0")
+    _item(page, "A2").locator("label[for$='-pass']").click()
+    page.click("[data-testid=save]")  # 24 items not judged: refused beside each, nothing saved
+    page.wait_for_selector("[data-testid=form-errors]")
+    assert page.locator("[data-error-for$='-result']").count() == 24
+    assert _item(page, "A1").locator("input[value=fail]").is_checked()  # the input is kept
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    _item(page, "A3").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    shot(page, "inspection-form-errors-phone", full_page=False)
+    page.click("[data-testid=rest-pass]")
+    page.wait_for_function("document.querySelector('[data-testid=live-score]').textContent.trim() === '90.0'")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     page.wait_for_timeout(300)  # let the buttons' colour transition finish before the picture

@@ -161,7 +161,7 @@ def test_missing_date_and_unjudged_item_are_refused_beside_them(
     assert resp.status_code == 422
     assert "必填" in _error_for(page, "inspected_on")
     assert "必填" in _error_for(page, f"item-{ids['D1']}-result")  # not judged is not silently 符合
-    assert "D1: " in page  # the summary names the item
+    assert "D1：此项为必填项。" in page and "检查日期：此项为必填项。" in page  # the summary says what about
     assert _count(app) == 0
 
     future = client.post(

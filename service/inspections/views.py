@@ -182,8 +182,9 @@ class FormState:
 
     header: dict[str, Any]
     rows: dict[int, dict[str, str]]
-    errors: Errors = field(default_factory=dict)  # header fields, and items.* for the summary
-    item_errors: dict[int, Errors] = field(default_factory=dict)
+    errors: Errors = field(default_factory=dict)  # beside the header fields
+    item_errors: dict[int, Errors] = field(default_factory=dict)  # beside the items
+    summary: Errors = field(default_factory=dict)  # on top: every message, saying what it is about
     status: int = 200  # the API's status for a refusal (422, 409, ...)
 
 
@@ -250,19 +251,36 @@ def _refusals() -> Iterator[None]:
     savepoint.commit()
 
 
+def _about(what: str, message: str) -> str:
+    return _("%(what)s: %(message)s", what=what, message=message)
+
+
+def _field_labels() -> dict[str, str]:
+    return {
+        "inspected_on": _("Inspection date"),
+        "inspector_name": _("Inspected by"),
+        "unannounced": _("Unannounced"),
+        "notes": _("Notes"),
+    }
+
+
 def _place_errors(state: FormState, errors: Errors, version: RubricVersion) -> None:
-    """``items.<i>.<field>`` → beside item *i* of the form (and named by its code in the summary)."""
+    """``items.<i>.<field>`` → beside item *i* of the form, header fields beside themselves; the
+    summary on top names the item (by code) or the field each message is about."""
     items = entered_items(version)
+    labels = _field_labels()
     for name, messages in errors.items():
         parts = name.split(".")
         if parts[0] == "items" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(items):
             item = items[int(parts[1])]
             where = parts[2] if len(parts) > 2 else "result"
             state.item_errors.setdefault(item.id, {}).setdefault(where, []).extend(messages)
-            shown = [m if item.code in m else f"{item.code}: {m}" for m in messages]
-            state.errors.setdefault(f"items.{int(parts[1]):03d}", []).extend(shown)
+            shown = [m if item.code in m else _about(item.code, m) for m in messages]
+            state.summary.setdefault(f"items.{int(parts[1]):03d}", []).extend(shown)
         else:
             state.errors.setdefault(name, []).extend(messages)
+            shown = [_about(labels[name], m) for m in messages] if name in labels else messages
+            state.summary.setdefault(name, []).extend(shown)
 
 
 def _save(
