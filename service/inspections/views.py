@@ -363,11 +363,8 @@ def inspection_preview() -> Any:
 
 def _default_date(period: Period) -> str:
     """Today when it falls in the period's month, else the month's last day (spot checks of a past month)."""
-    today = today_shanghai()
     last = date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
-    if period.first_day <= today <= last:
-        return today.isoformat()
-    return min(last, today).isoformat() if today >= period.first_day else today.isoformat()
+    return min(today_shanghai(), last).isoformat()
 
 
 def _new_state(period: Period, mode: InspectionMode) -> FormState:
