@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.hazards.api import blp as hazards_api
     from service.health import bp as health_bp
     from service.incidents.api import blp as incidents_api
+    from service.inspections import views as _inspection_pages  # noqa: F401 - adds the 检查 pages
     from service.inspections.api import blp as inspections_api
     from service.jobs.api import blp as jobs_api
     from service.org.api import blp as org_api

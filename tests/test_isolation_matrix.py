@@ -824,3 +824,36 @@ def _b_ranking_rows(rows: Any, d: District) -> dict[str, Any]:
         "ranking_snapshots": rows(select(RankingSnapshot.id, RankingSnapshot.payload_hash)),
         "rule_sets": rows(select(RuleSet.id, RuleSet.version)),
     }
+
+
+# --- the inspection form pages (service/inspections/views.py) ----------------------------------------
+
+
+def _inspection_form(d: District) -> dict[str, Any]:
+    """The form the inspection pages post, judging B's rubric item (the rest is left unjudged)."""
+    return {
+        "inspected_on": "2025-03-12",
+        "inspector_name": "矩阵",
+        "notes": "矩阵测试改写",
+        "unannounced": "1",
+        f"item-{d.inspection_b_item_id}-result": "fail",
+        f"item-{d.inspection_b_item_id}-occurrences": "3",
+    }
+
+
+BODIES.update(
+    {
+        ("web.inspection_new", "POST"): _inspection_form,
+        ("web.spot_inspection_new", "POST"): _inspection_form,
+        ("web.inspection_edit", "POST"): _inspection_form,
+        ("web.inspection_delete", "POST"): lambda d: {},
+        # bureau-level: the published canteen rubric (version id 1) and a result, never a school's row
+        ("web.inspection_preview", "POST"): lambda d: {"rubric_version_id": 1, **_inspection_form(d)},
+    }
+)
+COLLECTION_EXPECT.update(
+    {
+        ("web.inspection_preview", "POST"): {200},
+        ("web.spot_inspections", "GET"): {200, 403},  # inspectors and the bureau admin; not a school
+    }
+)

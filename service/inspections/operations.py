@@ -24,6 +24,7 @@ from service.incidents import vetoes
 from service.inspections import scoring
 from service.inspections.models import (
     CanteenMonthlyFacts,
+    Grade,
     Inspection,
     InspectionItemResult,
     InspectionKind,
@@ -38,6 +39,33 @@ from service.rubrics import operations as rubrics
 from service.rubrics.models import ItemKind, RubricItem, RubricVersion
 
 Errors = dict[str, list[str]]
+
+
+class InspectionRefused(DomainError):
+    """A refused inspection (422), with the item messages also placed on the row they are about.
+
+    ``errors`` is exactly what the API answers: ``items`` stays one flat list of messages, each naming
+    its item ("Item 2 (A2): ..."). ``located`` repeats each item message under the dotted field of its
+    row (``items.<i>.result``, ``i`` counted from 0 like marshmallow's own nested errors), so the
+    browser form can show it beside the item it is about (``service/inspections/views.py``).
+    """
+
+    def __init__(self, errors: Errors, located: Errors) -> None:
+        super().__init__(errors)
+        self.located = located
+
+    def by_field(self) -> Errors:
+        """The errors for a page: item messages beside their rows, everything else as the API has it."""
+        placed = {message for messages in self.located.values() for message in messages}
+        out: Errors = {}
+        for field, messages in self.errors.items():
+            kept = [m for m in messages if not (field == "items" and m in placed)]
+            if kept:
+                out[field] = kept
+        for field, messages in self.located.items():
+            out.setdefault(field, []).extend(messages)
+        return out
+
 
 FACT_FIELDS = (
     "meals_served",
@@ -126,9 +154,10 @@ def create_inspection(
         unannounced=bool(data.get("unannounced", False)),
         today=today,
     )
-    entries = _check_items(version, data["items"], errors)
+    located: Errors = {}
+    entries = _check_items(version, data["items"], errors, located)
     if errors:
-        raise DomainError(errors)
+        raise InspectionRefused(errors, located)
 
     inspection = Inspection(
         school_id=school.id,
@@ -187,12 +216,13 @@ def update_inspection(inspection: Inspection, data: Mapping[str, Any], *, today:
         unannounced=bool(data.get("unannounced", inspection.unannounced)),
         today=today,
     )
+    located: Errors = {}
     if "items" in data:
-        entries = _check_items(version, data["items"], errors)
+        entries = _check_items(version, data["items"], errors, located)
     else:
         entries = {r.item_id: scoring.Entry(r.result, r.occurrences) for r in inspection.results}
     if errors:
-        raise DomainError(errors)
+        raise InspectionRefused(errors, located)
 
     for key in ("inspected_on", "unannounced", "notes"):
         if key in data:
@@ -263,11 +293,38 @@ def _replace_results(inspection: Inspection, items: Sequence[Mapping[str, Any]])
         result.note = row.get("note", "")
 
 
+def score_results(
+    version: RubricVersion, kind: InspectionKind, entries: Mapping[int, scoring.Entry]
+) -> tuple[scoring.InspectionScore, Grade | None]:
+    """Formula 1 and, for a canteen inspection, its grade under the version's settings.
+
+    The one function behind both the score a saved inspection stores and the live score the browser
+    form shows while items are being judged, so the two cannot disagree.
+    Raises :class:`scoring.NothingApplicable` when every item with points is not applicable.
+    """
+    scored = scoring.score_inspection(version.sections, entries)
+    grade = scoring.canteen_grade(scored, version.settings) if kind is InspectionKind.CANTEEN else None
+    return scored, grade
+
+
+def preview_score(
+    version: RubricVersion, kind: InspectionKind, items: Sequence[Mapping[str, Any]]
+) -> tuple[scoring.InspectionScore, Grade | None]:
+    """The score and grade an inspection would get from the results entered so far; nothing is saved.
+
+    ``items`` has the API's shape. Items not judged yet deduct nothing, and rows that saving would
+    refuse (not applicable where the rubric forbids it, ...) are left out by the same checks as
+    saving, which reports them.
+    """
+    entries = _check_items(version, items, {}, {})
+    return score_results(version, kind, entries)
+
+
 def _store_score(
     inspection: Inspection, version: RubricVersion, entries: Mapping[int, scoring.Entry]
 ) -> None:
     try:
-        scored = scoring.score_inspection(version.sections, entries)
+        scored, grade = score_results(version, inspection.kind, entries)
     except scoring.NothingApplicable:
         raise DomainError(
             {"items": [_("Every item was marked not applicable; there is nothing to score.")]}
@@ -276,9 +333,7 @@ def _store_score(
     inspection.key_failed = scored.key_failed
     inspection.veto_failed = scored.veto_failed
     inspection.section_scores = scored.section_scores_json()
-    inspection.grade = (
-        scoring.canteen_grade(scored, version.settings) if inspection.kind is InspectionKind.CANTEEN else None
-    )
+    inspection.grade = grade
 
 
 def _header_errors(
@@ -312,9 +367,10 @@ def _header_errors(
 
 
 def _check_items(
-    version: RubricVersion, items: Sequence[Mapping[str, Any]], errors: Errors
+    version: RubricVersion, items: Sequence[Mapping[str, Any]], errors: Errors, located: Errors
 ) -> dict[int, scoring.Entry]:
-    """Check the item list against the pinned version; add one message per bad item to ``errors``.
+    """Check the item list against the pinned version; add one message per bad item to ``errors``,
+    and the same message to ``located`` under the field of the row it is about.
 
     Every item the rubric expects to be entered (all but ``computed`` ones) must be listed exactly
     once: a forgotten item is refused rather than silently counted as passed.
@@ -323,41 +379,54 @@ def _check_items(
     entries: dict[int, scoring.Entry] = {}
     seen: set[int] = set()
     messages: list[str] = []
+
+    def refuse(n: int, field: str, message: str) -> None:
+        messages.append(message)
+        _add(located, f"items.{n - 1}.{field}", message)
+
     for n, row in enumerate(items, start=1):
         item = by_id.get(row["item_id"])
         if item is None:
-            messages.append(
+            refuse(
+                n,
+                "item_id",
                 _(
                     "Item %(n)s: rubric item %(id)s is not part of rubric version %(version)s.",
                     n=n,
                     id=row["item_id"],
                     version=version.version,
-                )
+                ),
             )
             continue
         if item.id in seen:
-            messages.append(_("Item %(n)s (%(code)s): this item is listed twice.", n=n, code=item.code))
+            refuse(n, "item_id", _("Item %(n)s (%(code)s): this item is listed twice.", n=n, code=item.code))
             continue
         seen.add(item.id)
         result: ItemOutcome = row["result"]
         occurrences = int(row.get("occurrences", 0))
         if item.computed:
-            messages.append(
+            refuse(
+                n,
+                "result",
                 _(
                     "Item %(n)s (%(code)s): this item is computed by the system and cannot be entered.",
                     n=n,
                     code=item.code,
-                )
+                ),
             )
             continue
         if result is ItemOutcome.NA and not item.na_allowed:
-            messages.append(
-                _("Item %(n)s (%(code)s): this item cannot be marked not applicable.", n=n, code=item.code)
+            refuse(
+                n,
+                "result",
+                _("Item %(n)s (%(code)s): this item cannot be marked not applicable.", n=n, code=item.code),
             )
             continue
         if occurrences and result is not ItemOutcome.FAIL:
-            messages.append(
-                _("Item %(n)s (%(code)s): only a failed item has occurrences.", n=n, code=item.code)
+            refuse(
+                n,
+                "occurrences",
+                _("Item %(n)s (%(code)s): only a failed item has occurrences.", n=n, code=item.code),
             )
             continue
         entries[item.id] = scoring.Entry(result, occurrences)
