@@ -816,3 +816,14 @@ def _b_ranking_rows(rows: Any, d: District) -> dict[str, Any]:
         "ranking_snapshots": rows(select(RankingSnapshot.id, RankingSnapshot.payload_hash)),
         "rule_sets": rows(select(RuleSet.id, RuleSet.version)),
     }
+
+
+# --- the monthly workbook's pages (service/excel/views.py) ----------------------------------------------
+
+BODIES.update(
+    {
+        # no file, and a token that names nothing: B's report id must answer 404 before either is read
+        ("web.report_excel_upload", "POST"): lambda d: {},
+        ("web.report_excel_confirm", "POST"): lambda d: {"token": "matrix", "action": "confirm"},
+    }
+)
