@@ -314,3 +314,95 @@ def test_size_limits(app: Any, district: District, entered: dict, pg: Any, monke
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
     assert _upload(client, report_id, data).status_code == 413
     assert _staged(pg) == []
+
+
+# --- journey (b) of issue 10, in Chromium ------------------------------------------------------------------
+
+
+def test_journey_month_through_the_prefilled_workbook(
+    app: Any, browser: Any, live_server: str, district: District, month: Any, tmp_path: Any
+) -> None:
+    """The school admin downloads the pre-filled workbook, changes one cell, uploads it with a mistake,
+    sees the error table, fixes it, drops the file on the form, confirms the replacement and submits."""
+    import base64
+
+    from tests.browser_support import PHONE, shot
+    from tests.browser_support import login as browser_login
+
+    entered = enter_month(app, district, {"id": month.period_id, "year": 2026, "month": 11})
+    evaluate_all_staff(app, district.school_a.id, month.period_id)  # 周同事, added by enter_month
+    report_id = entered["report_id"]
+    page = browser_login(browser, live_server, "admin_a")
+    page.goto(f"{live_server}/reports/{report_id}")
+    page.click("[data-testid=excel-link]")
+    page.wait_for_selector("[data-testid=excel-upload-form]")
+    shot(page, "excel-page")
+    with page.expect_download() as info:
+        page.click("[data-testid=excel-download]")
+    download = info.value
+    assert download.suggested_filename.endswith("月报填报模板.xlsx")
+    path = tmp_path / "template.xlsx"
+    download.save_as(path)
+
+    wb = load_workbook(path)
+    ws = wb["食堂自查"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == 2)
+    assert ws.cell(row=row, column=6).value == "不合格"  # pre-filled: the second inspection's first item
+    ws.cell(row=row, column=7, value="三次")  # the one change, mistyped
+    wrong = tmp_path / "wrong.xlsx"
+    wb.save(wrong)
+    page.set_input_files("#f-file", str(wrong))
+    page.click("[data-testid=excel-check]")
+    page.wait_for_selector("[data-testid=excel-errors]")
+    errors = page.locator("[data-testid=excel-error-row]")
+    assert errors.count() == 1
+    assert errors.first.inner_text().split("\t")[:3] == ["食堂自查", str(row), "G"]
+    shot(page, "excel-errors")
+    _phone_shot(page, "excel-errors-phone")
+
+    ws.cell(row=row, column=7, value=3)  # fixed
+    fixed = tmp_path / "fixed.xlsx"
+    wb.save(fixed)
+    # dropped on the box this time (the Alpine.js enhancement of the same file input)
+    encoded = base64.b64encode(fixed.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """(data) => { const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "fixed.xlsx", {type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}));
+            return dt; }""",
+        encoded,
+    )
+    page.dispatch_event("[data-testid=excel-drop]", "drop", {"dataTransfer": transfer})
+    assert page.locator("#f-file").evaluate("input => input.files[0].name") == "fixed.xlsx"
+    page.click("[data-testid=excel-check]")
+    page.wait_for_selector("[data-testid=excel-summary]")
+    assert page.inner_text("[data-testid=excel-summary]") == "本次上传将替换1条食堂自查记录。"
+    assert page.locator("[data-testid=excel-confirm]").inner_text() == "确认替换"
+    shot(page, "excel-confirm")
+    _phone_shot(page, "excel-confirm-phone")
+
+    page.click("[data-testid=excel-confirm]")
+    page.wait_for_selector("[data-testid=report-state]")
+    assert "已从填报表导入：替换1条食堂自查记录。" in page.content()
+    shot(page, "excel-imported")
+    page.click("[data-action=submit]")
+    page.wait_for_load_state()
+    assert "已提交" in page.inner_text("[data-testid=report-state]")
+    page.context.close()
+
+    # the page on a phone: one column, nothing wider than the screen
+    phone = browser_login(browser, live_server, "admin_a", viewport=PHONE)
+    phone.goto(f"{live_server}/reports/{report_id}/excel")
+    shot(phone, "excel-phone-readonly")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.context.close()
+
+
+def _phone_shot(page: Any, name: str) -> None:
+    """The same page at 390×844: one column, tables scrolling inside their card, nothing wider."""
+    from tests.browser_support import LAPTOP, PHONE, shot
+
+    page.set_viewport_size(PHONE)
+    shot(page, name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(LAPTOP)

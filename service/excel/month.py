@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service.core.timeutil import SHANGHAI
+from service.core.timeutil import SHANGHAI, local
 from service.db import db
 from service.evaluations.models import Evaluation, RaterGroup
 from service.excel import common as c
@@ -191,12 +191,16 @@ def same_hazard(hazard: Hazard, data: dict[str, Any]) -> bool:
 
 
 def same_incident(incident: Incident, data: dict[str, Any]) -> bool:
-    return incident.type == data["type"] and abs(incident.occurred_at - data["occurred_at"]) < TIME_TOLERANCE
+    stored = local(incident.occurred_at)  # aware (SQLite hands back naive UTC)
+    assert stored is not None
+    return incident.type == data["type"] and abs(stored - data["occurred_at"]) < TIME_TOLERANCE
 
 
 def local_naive(moment: datetime) -> datetime:
     """A stored instant as the workbook shows it: Beijing time, without an offset, to the second."""
-    return moment.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    shown = local(moment)
+    assert shown is not None
+    return shown.replace(tzinfo=None, microsecond=0)
 
 
 # --- has the month changed? ----------------------------------------------------------------------------

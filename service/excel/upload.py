@@ -1,4 +1,4 @@
-"""Reading a filled-in monthly workbook back (``import_workbook``): all or nothing.
+"""Reading a filled-in monthly workbook back (``check_upload``, ``apply_upload``): all or nothing.
 
 Order of the checks, each stopping at the first failing level:
 
@@ -9,7 +9,9 @@ Order of the checks, each stopping at the first failing level:
    month, and the rubric versions still published; every data sheet is present with its header row;
 3. every cell: no formulas (a value starting with ``=`` is refused, never evaluated), no merged cells
    on a data sheet, numbers in number cells, dates in the month, values from the lists, staff names
-   from the school's roster. All problems are collected, with sheet, row and column.
+   from the school's roster, a hazard or incident listed once. All problems are collected, with
+   sheet, row and column. A text the template wrote formula-safe (a leading apostrophe before
+   ``= + - @``, :func:`service.excel.common.neutralise`) is read back without the apostrophe.
 
 Then the workbook is compared with the month (:mod:`service.excel.plan`): what it would add, replace
 or delete, per kind of record. Two phases, so that nothing is replaced unseen:
@@ -35,7 +37,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from typing import Any
@@ -697,6 +699,8 @@ class _Reader:
                 self.error(r, 2, _("Enter a date and time (for example 2026-11-03 09:30)."))
             else:
                 occurred_at = value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+                # Stored as UTC: SQLite (the embedded demo) keeps the wall time and reads it back as UTC.
+                occurred_at = occurred_at.astimezone(UTC)
                 if not (self.first_day <= occurred_at.astimezone(SHANGHAI).date() <= self.last_day):
                     self.error(
                         r, 2, _("The date must fall in the month %(month)s.", month=self.report.period.code)
