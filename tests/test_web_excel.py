@@ -181,6 +181,24 @@ def test_replacement_is_shown_then_written_only_when_confirmed(
     assert snapshot(pg) == after
 
 
+def test_the_confirmation_may_reach_another_worker(
+    app: Any, database: Any, district: District, entered: dict, pg: Any
+) -> None:
+    """The check and the confirmation share nothing but the database (and the signed session cookie):
+    a second app instance - another gunicorn worker - confirms what the first one checked."""
+    from service import create_app
+    from tests.conftest import test_config
+
+    client = _school_client(app)
+    report_id = entered["report_id"]
+    token = _token(_upload(client, report_id, _changed_workbook(client, report_id)).get_data(as_text=True))
+    other = create_app(test_config(database)).test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    done = other.post(f"/reports/{report_id}/excel/confirm", data={"token": token, "action": "confirm"})
+    assert done.status_code == 302, done.get_data(as_text=True)[:2000]
+    assert _staged(pg) == []
+
+
 def test_cancel_writes_nothing_and_discards_the_file(
     app: Any, district: District, entered: dict, pg: Any
 ) -> None:

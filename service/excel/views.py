@@ -64,7 +64,7 @@ def _refusal(report: MonthlyReport) -> list[str]:
     try:
         ensure_editable(report, today=today_shanghai())
     except DomainError as exc:
-        return [str(m) for messages in exc.errors.values() for m in messages]
+        return _messages(exc)
     return []
 
 
@@ -77,6 +77,7 @@ def _page(
     notice: str = "",
 ) -> Any:
     """The download and upload page, with the errors of a refused workbook when there are some."""
+    refusal = _refusal(report)  # shown in place of the upload form; not twice
     cells = sorted(
         result.cell_errors if result else [],
         key=lambda e: (SHEET_ORDER.get(e.sheet, 99), e.row, len(e.column), e.column),
@@ -86,10 +87,10 @@ def _page(
             "excel/upload.html",
             report=report,
             school=_school(report),
-            refusal=_refusal(report),
+            refusal=refusal,
             file_errors=result.file_errors if result else [],
             cell_errors=cells,
-            messages=messages or [],
+            messages=[m for m in messages or [] if m not in refusal],
             notice=notice,
             max_mb=round(max_bytes() / 1024 / 1024, 1),
         ),
