@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages
     from service.commendations.api import blp as commendations_api
     from service.evaluations.api import blp as evaluations_api
+    from service.excel import views as _excel_pages  # noqa: F401 - adds the Excel 填报 pages
     from service.excel.api import blp as excel_api
     from service.hazards.api import blp as hazards_api
     from service.health import bp as health_bp

@@ -7,6 +7,7 @@ from service.audit.models import AuditEntry
 from service.commendations.models import CommendationCandidate, CommendationCertificate, CommendationRound
 from service.db import Base, HouqinSession
 from service.evaluations.models import Evaluation, EvaluationRating  # also registers the submission check
+from service.excel.models import StagedUpload
 from service.hazards.models import Hazard, HazardTransition
 from service.incidents.models import Incident
 from service.incidents.vetoes import Veto
@@ -71,6 +72,7 @@ __all__ = [
     "SchoolType",
     "StaffMember",
     "StaffVeto",
+    "StagedUpload",
     "UnlockRequest",
     "User",
     "Veto",

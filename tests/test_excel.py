@@ -183,11 +183,13 @@ def test_round_trip(app: Any, district: District, month: dict, pg: Any) -> None:
     client = app.test_client()
     wb = _fill(_template(client, district, month["report_a"]), month["first"], blocks=2)
     resp = _upload(client, district, month["report_a"], _save(wb))
-    assert resp.status_code == 200, resp.get_json()
+    assert resp.status_code == 200, resp.get_json()  # only additions: written without a confirmation
     saved = resp.get_json()["saved"]
-    assert saved["canteen_inspections"] == 2 and saved["safety_inspections"] == 2
-    assert saved["evaluations"] == 1 and saved["canteen_facts"] == 1
-    assert saved["hazards"] == 1 and saved["incidents"] == 1
+    assert saved["canteen_inspections"]["added"] == 2 and saved["safety_inspections"]["added"] == 2
+    assert saved["evaluations"]["added"] == 1 and saved["canteen_facts"]["added"] == 1
+    assert saved["hazards"]["added"] == 1 and saved["incidents"]["added"] == 1
+    assert not any(n["replaced"] or n["deleted"] for n in saved.values())
+    assert "added 2 canteen self-inspection(s)" in resp.get_json()["summary"]
 
     h = district.headers("admin_a")
     listed = client.get(f"/api/v1/inspections?period_id={month['period']['id']}", headers=h).get_json()
@@ -210,9 +212,11 @@ def test_round_trip(app: Any, district: District, month: dict, pg: Any) -> None:
     before = _counts(app, pg)
     again = _upload(client, district, month["report_a"], _save(wb))  # the same workbook again
     assert again.status_code == 200, again.get_json()
-    assert again.get_json()["saved"]["hazards_skipped"] == 1
-    assert again.get_json()["saved"]["incidents_skipped"] == 1
-    assert _counts(app, pg) == before  # replaced, not duplicated
+    assert {k: v["unchanged"] for k, v in again.get_json()["saved"].items()} == {
+        "canteen_inspections": 2, "safety_inspections": 2, "canteen_facts": 1, "evaluations": 1,
+        "hazards": 1, "incidents": 1,
+    }  # fmt: skip
+    assert _counts(app, pg) == before  # nothing replaced, nothing duplicated
 
     export = client.get(f"/api/v1/reports/{month['report_a']}/export.xlsx", headers=h)
     assert export.status_code == 200
@@ -453,3 +457,261 @@ def test_school_without_canteen(app: Any, district: District, month: dict) -> No
     assert wb["食堂自查"]["A2"].value == "不适用" and wb["食堂自查"]["D2"].value is None
     assert [r[1] for r in wb["食堂月度数据"].iter_rows(min_row=2, values_only=True)] == ["不适用"] * 6
     assert wb["安全检查"]["D2"].value  # the safety rubric applies
+
+
+# --- the pre-filled template and the two-phase upload ----------------------------------------------------
+
+
+def _dry_run(client: Any, district: District, report_id: int, data: bytes) -> Any:
+    return client.post(
+        f"/api/v1/reports/{report_id}/upload?dry_run=true",
+        data={"file": (BytesIO(data), "月报.xlsx")},
+        headers={**district.headers("admin_a"), "Accept-Language": "en"},
+        content_type="multipart/form-data",
+    )
+
+
+def _confirm(client: Any, district: District, report_id: int, data: bytes, digest: str) -> Any:
+    return client.post(
+        f"/api/v1/reports/{report_id}/upload?confirm={digest}",
+        data={"file": (BytesIO(data), "月报.xlsx")},
+        headers={**district.headers("admin_a"), "Accept-Language": "en"},
+        content_type="multipart/form-data",
+    )
+
+
+def _rows(ws: Any, first: int = 2) -> list[tuple]:
+    return [r for r in ws.iter_rows(min_row=first, values_only=True) if any(v is not None for v in r)]
+
+
+def test_template_is_prefilled_with_the_month(app: Any, district: District, month: dict, pg: Any) -> None:
+    """What the operations entered is in the template, as the upload reads it."""
+    from tests.excel_month import enter_month
+
+    entered = enter_month(app, district, month["period"])
+    client = app.test_client()
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    canteen = _rows(wb["食堂自查"])
+    firsts = [r for r in canteen if r[1] is not None]  # the first row of each filled block
+    assert [(r[0], r[1].date().isoformat(), r[2]) for r in firsts] == [
+        (1, f"{month['first'].isoformat()[:8]}03", "总务处王老师"),
+        (2, f"{month['first'].isoformat()[:8]}10", "总务处王老师"),
+    ]
+    block1 = [r for r in canteen if r[0] == 1]
+    assert [r[5] for r in block1].count("不合格") == 1 and all(r[5] for r in block1)
+    failed = next(r for r in block1 if r[5] == "不合格")
+    assert failed[6] == 2 and failed[7] == "'=留样记录缺失"  # formula-safe, as in the exports
+    assert {r[0] for r in canteen} == {1, 2, 3, 4}  # two empty blocks for more inspections
+    assert all(r[5] is None for r in canteen if r[0] in (3, 4))
+    assert [r[1] for r in _rows(wb["食堂月度数据"])] == [66, 20, 22, 60, 66, 120.5]
+    staff = {r[0]: r for r in _rows(wb["人员考核"])}
+    # 考核小组: the mean of 王校长 and 赵主任; 师生满意度 and 自评 as entered; the peer is not in the workbook
+    assert staff["张甲厨"][2:7] == (8.5, 17, 13.5, 40.5, 9.5)
+    assert staff["张甲厨"][7:12] == (7, 15, 12, 38, 8) and staff["张甲厨"][12:17] == (10, 20, 15, 45, 10)
+    assert staff["周同事"][2:] == (None,) * 15
+    hazard = _rows(wb["隐患整改"])
+    assert [r[:4] for r in hazard] == [("灭火器过期", "食堂后厨", "一般", "李电工")]
+    incident = _rows(wb["事故事件"])
+    assert incident[0][0] == "人身伤害" and incident[0][1].hour == 10 and incident[0][1].minute == 30
+    assert incident[0][2:] == ("轻微", "否", "学生课间摔倒擦伤")
+    assert entered["hazard_id"] and entered["incident_id"]
+
+
+def test_unchanged_prefilled_template_changes_nothing(
+    app: Any, district: District, month: dict, pg: Any
+) -> None:
+    from tests.excel_month import enter_month, snapshot
+
+    enter_month(app, district, month["period"])
+    client = app.test_client()
+    data = _template(client, district, month["report_a"])
+    before = snapshot(pg)
+    plan = _dry_run(client, district, month["report_a"], data)
+    assert plan.status_code == 200, plan.get_json()
+    body = plan.get_json()
+    assert body["dry_run"] is True and len(body["digest"]) == 64
+    assert body["plan"] == {
+        "canteen_inspections": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 2},
+        "safety_inspections": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 1},
+        "canteen_facts": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 1},
+        "evaluations": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 1},
+        "hazards": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 1},
+        "incidents": {"added": 0, "replaced": 0, "deleted": 0, "unchanged": 1},
+    }
+    assert "nothing changes" in body["summary"]
+    # the same file saved by a spreadsheet program (openpyxl here) and uploaded: still nothing
+    resaved = _save(load_workbook(BytesIO(data)))
+    resp = _upload(client, district, month["report_a"], resaved)
+    assert resp.status_code == 200, resp.get_json()
+    assert snapshot(pg) == before  # every row and the audit trail as they were
+
+
+def test_replacing_upload_needs_confirmation(app: Any, district: District, month: dict, pg: Any) -> None:
+    """One changed cell: refused with the plan until confirmed; the confirmed upload corrects the
+    inspection in place (same id, its notes kept) and writes nothing else."""
+    from tests.excel_month import enter_month, snapshot
+
+    entered = enter_month(app, district, month["period"])
+    client = app.test_client()
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    ws = wb["食堂自查"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == 2)
+    ws.cell(row=row, column=6, value="不合格")  # block 2's first item: still failed, now 3 times
+    ws.cell(row=row, column=7, value=3)
+    data = _save(wb)
+    before = snapshot(pg)
+
+    refused = _upload(client, district, month["report_a"], data)
+    assert refused.status_code == 409, refused.get_json()
+    body = refused.get_json()
+    assert body["errors"]["confirm"] and body["plan"]["canteen_inspections"]["replaced"] == 1
+    assert body["summary"] == "The upload will replace 1 canteen self-inspection(s)."
+    assert snapshot(pg) == before
+
+    dry = _dry_run(client, district, month["report_a"], data).get_json()
+    assert dry["digest"] == body["digest"] and dry["plan"] == body["plan"]
+    assert _confirm(client, district, month["report_a"], data, "0" * 64).status_code == 409
+    assert snapshot(pg) == before
+
+    done = _confirm(client, district, month["report_a"], data, dry["digest"])
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["saved"]["canteen_inspections"] == {
+        "added": 0, "replaced": 1, "deleted": 0, "unchanged": 1,
+    }  # fmt: skip
+    h = district.headers("admin_a")
+    second = client.get(f"/api/v1/inspections/{entered['inspections'][1]}", headers=h).get_json()
+    assert [(x["result"], x["occurrences"]) for x in second["items"] if x["result"] == "fail"] == [
+        ("fail", 3)
+    ]
+    after = snapshot(pg)
+    for table in ("canteen_monthly_facts", "evaluations", "evaluation_ratings", "hazards", "incidents"):
+        assert after[table] == before[table], table
+    first = client.get(f"/api/v1/inspections/{entered['inspections'][0]}", headers=h).get_json()
+    assert first["notes"] == "第一次自查"
+    notes = client.get(f"/api/v1/inspections/{entered['inspections'][1]}", headers=h).get_json()["notes"]
+    assert notes == ""  # kept as it was (the workbook has no inspection notes)
+
+
+def test_confirming_after_the_month_changed_is_refused(
+    app: Any, district: District, month: dict, pg: Any
+) -> None:
+    from tests.excel_month import enter_month, snapshot
+
+    entered = enter_month(app, district, month["period"])
+    client = app.test_client()
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    wb["食堂月度数据"]["B2"] = 70
+    data = _save(wb)
+    dry = _dry_run(client, district, month["report_a"], data).get_json()
+    assert dry["plan"]["canteen_facts"]["replaced"] == 1
+    # meanwhile someone corrects the hazard through the API
+    h = district.headers("admin_a")
+    resp = client.patch(
+        f"/api/v1/hazards/{entered['hazard_id']}", json={"responsible_person": "王电工"}, headers=h
+    )
+    assert resp.status_code == 200
+    before = snapshot(pg)
+    stale = _confirm(client, district, month["report_a"], data, dry["digest"])
+    assert stale.status_code == 409, stale.get_json()
+    assert "changed since" in stale.get_json()["errors"]["confirm"][0]
+    # the new plan: the workbook would now also put the old responsible person back
+    assert stale.get_json()["plan"]["hazards"]["replaced"] == 1
+    assert snapshot(pg) == before
+    # confirm=true writes whatever the plan is now
+    forced = client.post(
+        f"/api/v1/reports/{month['report_a']}/upload?confirm=true",
+        data={"file": (BytesIO(data), "月报.xlsx")},
+        headers=h,
+        content_type="multipart/form-data",
+    )
+    assert forced.status_code == 200, forced.get_json()
+    hazard = client.get(f"/api/v1/hazards/{entered['hazard_id']}", headers=h).get_json()
+    assert hazard["responsible_person"] == "李电工"
+
+
+def test_an_evaluation_row_replaces_only_the_groups_it_changes(
+    app: Any, district: District, month: dict, pg: Any
+) -> None:
+    """Changing the self rating keeps both assessment raters and the peer; the score follows."""
+    from tests.excel_month import enter_month
+
+    entered = enter_month(app, district, month["period"])
+    client = app.test_client()
+    h = district.headers("admin_a")
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    staff = wb["人员考核"]
+    assert staff["A2"].value == "张甲厨"
+    staff["M2"] = 8  # 自评-德: 10 → 8
+    resp = client.post(
+        f"/api/v1/reports/{month['report_a']}/upload?confirm=true",
+        data={"file": (BytesIO(_save(wb)), "月报.xlsx")},
+        headers=h,
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["saved"]["evaluations"]["replaced"] == 1
+    ratings = client.get(f"/api/v1/evaluations/{entered['evaluation_id']}", headers=h).get_json()["ratings"]
+    by_group = sorted((r["rater_group"], r["rater_name"], r["scores"]["de"]) for r in ratings)
+    assert by_group == [
+        ("assessment", "王校长", "8.00"),
+        ("assessment", "赵主任", "9.00"),
+        ("peer", "周同事", "9.00"),
+        ("satisfaction", "教师代表", "7.00"),
+        ("self", "张甲厨", "8.00"),
+    ]
+
+
+def test_changed_hazard_and_incident_rows_correct_them(
+    app: Any, district: District, month: dict, pg: Any
+) -> None:
+    from tests.excel_month import enter_month
+
+    entered = enter_month(app, district, month["period"])
+    client = app.test_client()
+    h = district.headers("admin_a")
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    wb["隐患整改"]["F2"] = datetime(month["first"].year, month["first"].month, 20)  # a later deadline
+    wb["事故事件"]["E2"] = "学生课间摔倒擦伤，已送校医室"
+    wb["隐患整改"]["A3"] = "楼梯扶手松动"  # and a new hazard
+    for col, value in zip("BCDEF", ("教学楼二楼", "较大", "张木工", wb["隐患整改"]["E2"].value,
+                                   wb["隐患整改"]["E2"].value), strict=True):  # fmt: skip
+        wb["隐患整改"][f"{col}3"] = value
+    data = _save(wb)
+    dry = _dry_run(client, district, month["report_a"], data).get_json()
+    assert dry["plan"]["hazards"] == {"added": 1, "replaced": 1, "deleted": 0, "unchanged": 0}
+    assert dry["plan"]["incidents"] == {"added": 0, "replaced": 1, "deleted": 0, "unchanged": 0}
+    assert _confirm(client, district, month["report_a"], data, dry["digest"]).status_code == 200
+    hazard = client.get(f"/api/v1/hazards/{entered['hazard_id']}", headers=h).get_json()
+    assert hazard["deadline"].endswith("-20") and hazard["title"] == "灭火器过期"
+    incident = client.get(f"/api/v1/incidents/{entered['incident_id']}", headers=h).get_json()
+    assert incident["description"] == "学生课间摔倒擦伤，已送校医室"
+    listed = client.get(f"/api/v1/hazards?period_id={month['period']['id']}", headers=h).get_json()
+    assert sorted(x["title"] for x in listed) == ["楼梯扶手松动", "灭火器过期"]
+
+
+def test_a_row_listed_twice_and_refusals_of_the_operations_are_errors_of_the_check(
+    app: Any, district: District, month: dict, pg: Any
+) -> None:
+    """The dry run tries the plan through the operations: what they would refuse is reported then."""
+    from tests.excel_month import enter_month, snapshot
+
+    enter_month(app, district, month["period"])
+    client = app.test_client()
+    wb = load_workbook(BytesIO(_template(client, district, month["report_a"])))
+    for col in "ABCDEFG":
+        wb["隐患整改"][f"{col}3"] = wb["隐患整改"][f"{col}2"].value
+    wb["食堂月度数据"]["B5"] = 99  # 陪餐 99 of 66 meals: put_facts refuses it
+    before = snapshot(pg)
+    resp = _dry_run(client, district, month["report_a"], _save(wb))
+    assert resp.status_code == 422
+    cells = resp.get_json()["errors"]["cells"]
+    assert any(
+        (e["sheet"], e["row"], e["column"]) == ("隐患整改", 3, "A") and "twice" in e["message"] for e in cells
+    )
+    wb["隐患整改"].delete_rows(3)
+    resp = _dry_run(client, district, month["report_a"], _save(wb))
+    assert resp.status_code == 422
+    cells = resp.get_json()["errors"]["cells"]
+    assert [(e["sheet"], e["row"], e["column"]) for e in cells] == [("食堂月度数据", 5, "B")]
+    assert "more than the meals served" in cells[0]["message"]
+    assert snapshot(pg) == before

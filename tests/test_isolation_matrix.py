@@ -857,3 +857,14 @@ COLLECTION_EXPECT.update(
         ("web.spot_inspections", "GET"): {200, 403},  # inspectors and the bureau admin; not a school
     }
 )
+
+
+# --- the monthly workbook's pages (service/excel/views.py) ----------------------------------------------
+
+BODIES.update(
+    {
+        # no file, and a token that names nothing: B's report id must answer 404 before either is read
+        ("web.report_excel_upload", "POST"): lambda d: {},
+        ("web.report_excel_confirm", "POST"): lambda d: {"token": "matrix", "action": "confirm"},
+    }
+)

@@ -5,19 +5,27 @@ Sheets (all headers Chinese, row 1 locked, panes frozen under it):
 - 说明: the bureau, school, month and the rubric versions the workbook was made for, and how to fill it.
 - _meta (hidden): machine-readable ``key | value`` rows - template version, school code, period code,
   the rubric version ids; the upload recognises its own template (and the right school and month) by it.
-- 食堂自查 / 安全检查: one row per (inspection 序号, rubric item). Four blocks are pre-filled with every
-  item that is entered (computed items are not); a block whose cells are all empty is ignored, so a
-  school fills 1..4 inspections, or copies a block with a new 序号 for more. 检查日期 and 检查人 are
-  given on (at least) the first row of a block.
-- 食堂月度数据: the canteen's facts in column B; marked 不适用 without inputs for a school with no canteen.
-- 人员考核: the school's active staff, pre-filled (姓名/岗位), with one column per dimension for the
-  assessment group (required for an evaluated person), and optional 师生满意度 and 自评 columns.
-  A row whose score cells are all empty is not evaluated.
-- 隐患整改 / 事故事件: new hazards and incidents of the month, one per row.
+- 食堂自查 / 安全检查: one row per (inspection 序号, rubric item). The month's self-inspections come
+  first, one block each, filled in; then empty blocks (at least one, four in all when there are fewer)
+  with every item that is entered (computed items are not). A block whose cells are all empty is
+  ignored, so a school fills more inspections in the empty blocks, or copies a block with a new 序号.
+  检查日期 and 检查人 are given on (at least) the first row of a block.
+- 食堂月度数据: the canteen's facts in column B, filled in when entered; marked 不适用 without inputs for a
+  school with no canteen.
+- 人员考核: the school's active staff (姓名/岗位) with one column per dimension for the assessment group
+  (required for an evaluated person), and optional 师生满意度 and 自评 columns, filled in with the
+  month's evaluations as :mod:`service.excel.month` reads them. A row whose score cells are all empty
+  is not evaluated.
+- 隐患整改 / 事故事件: the month's hazards and incidents, then free rows for new ones, one per row.
+
+The template is pre-filled with what the month already holds (:mod:`service.excel.month`), so a school
+downloads it, changes a cell and uploads it; text from the database is written formula-safe
+(:func:`service.excel.common.neutralise`), as in the exports.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -29,12 +37,15 @@ from sqlalchemy import select
 
 from service.db import db
 from service.excel import common as c
-from service.inspections.models import InspectionKind
+from service.excel import month as month_data
+from service.hazards.models import HAZARD_SEVERITY_LABELS, Hazard
+from service.incidents.models import INCIDENT_SEVERITY_LABELS, INCIDENT_TYPE_LABELS, Incident
+from service.inspections.models import ITEM_OUTCOME_LABELS, CanteenMonthlyFacts, Inspection, InspectionKind
 from service.org.models import Bureau, CanteenMode, School
 from service.reports.models import MonthlyReport
 from service.rubrics import operations as rubrics
 from service.rubrics.models import ItemKind, RubricKind, RubricVersion
-from service.staff.models import STAFF_ROLE_LABELS, StaffMember
+from service.staff.models import STAFF_ROLE_LABELS
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True)
@@ -82,8 +93,10 @@ def _versions() -> dict[RubricKind, RubricVersion | None]:
 
 
 def build_template(report: MonthlyReport) -> bytes:
-    """The workbook for ``report``'s school and month, for the rubric versions published now."""
-    school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
+    """The workbook for ``report``'s school and month, for the rubric versions published now,
+    pre-filled with what the month already holds."""
+    month = month_data.load(report)
+    school = month.school
     bureau = db.session.scalars(select(Bureau).order_by(Bureau.id).limit(1)).one_or_none()
     period = report.period
     versions = _versions()
@@ -111,11 +124,11 @@ def build_template(report: MonthlyReport) -> bytes:
     for kind, title in c.INSPECTION_SHEETS.items():
         version = versions[kind.rubric_kind]
         applies = has_canteen or kind is not InspectionKind.CANTEEN
-        _inspection_sheet(wb, title, version if applies else None)
-    _facts_sheet(wb, has_canteen)
-    _staff_sheet(wb, school, versions[RubricKind.STAFF])
-    _hazard_sheet(wb)
-    _incident_sheet(wb)
+        _inspection_sheet(wb, title, version if applies else None, month.inspections[kind])
+    _facts_sheet(wb, has_canteen, month.facts)
+    _staff_sheet(wb, month, versions[RubricKind.STAFF])
+    _hazard_sheet(wb, month.hazards)
+    _incident_sheet(wb, month.incidents)
 
     out = BytesIO()
     wb.save(out)
@@ -159,8 +172,10 @@ def _info_sheet(
         "整行留空表示本月暂不考核。同事互评请在系统中录入。",
         "5. 隐患整改、事故事件：每行一条本月新发现的隐患或发生的事故。"
         "事故须在发生后2小时内通过系统上报，本表仅用于补录，补录时间即为上报时间。",
-        "6. 重新上传草稿月报：本表中的自查记录、人员考核和食堂月度数据将替换系统中本月的对应数据；"
-        "已存在的相同隐患和事故不会重复录入。",
+        "6. 本表下载时已填入系统中本月已录入的数据，可直接修改后上传。上传后系统先检查并列出将替换、"
+        "新增或删除的记录，确认后才写入：有检查记录的工作表替换本月同类自查；填写了分数的人员替换其考核"
+        "（同事互评保留）；食堂月度数据填写后替换。隐患按名称、位置和发现日期，事故按类型和发生时间识别："
+        "已有的记录更新其他列，其余为新增；表中删去的隐患和事故不会从系统删除。",
     ]
     for note in notes:
         ws.append([note])
@@ -168,17 +183,31 @@ def _info_sheet(
     ws.protection.sheet = True
 
 
-def _inspection_sheet(wb: Workbook, title: str, version: RubricVersion | None) -> None:
+def _inspection_sheet(
+    wb: Workbook, title: str, version: RubricVersion | None, existing: list[Inspection]
+) -> None:
     ws = _sheet(wb, title, c.INSPECTION_HEADERS, [6, 13, 12, 10, 60, 10, 8, 30])
     if version is None:
         ws.append(["不适用", "", "", "", "本校无食堂，本表不适用。"])
         return
     items = [item for item in version.all_items() if not item.computed]
+    blocks = max(c.TEMPLATE_BLOCKS, len(existing) + 1)
     row = 2
-    for n in range(1, c.TEMPLATE_BLOCKS + 1):
-        for item in items:
+    for n in range(1, blocks + 1):
+        inspection = existing[n - 1] if n <= len(existing) else None
+        # By item code: an inspection scored with an older version shows what the codes still share.
+        results = {r.item.code: r for r in inspection.results} if inspection is not None else {}
+        for i, item in enumerate(items):
             mark = {ItemKind.KEY: "※ ", ItemKind.VETO: "【否决】"}.get(item.kind, "")
-            ws.append([n, None, None, item.code, mark + item.text, None, None, None])
+            day = who = outcome = occurrences = note = None
+            if inspection is not None and i == 0:
+                day, who = inspection.inspected_on, c.neutralise(inspection.inspector_name)
+            found = results.get(item.code)
+            if found is not None:
+                outcome = ITEM_OUTCOME_LABELS[found.result][0]
+                occurrences = found.occurrences or None
+                note = c.neutralise(found.note) or None
+            ws.append([n, day, who, item.code, mark + item.text, outcome, occurrences, note])
             ws.cell(row=row, column=2).number_format = "yyyy-mm-dd"
             row += 1
     last = max(row - 1, 2)
@@ -190,26 +219,35 @@ def _inspection_sheet(wb: Workbook, title: str, version: RubricVersion | None) -
     occ.add(f"G2:G{last + EDITABLE_ROWS}")
 
 
-def _facts_sheet(wb: Workbook, has_canteen: bool) -> None:
+def _number(value: Decimal) -> int | float:
+    """A stored decimal as a spreadsheet number (an integer when it is whole)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _facts_sheet(wb: Workbook, has_canteen: bool, facts: CanteenMonthlyFacts | None) -> None:
     ws = _sheet(wb, c.SHEET_FACTS, c.FACTS_HEADERS, [20, 14, 30])
-    for _field, label, hint in c.FACT_ROWS:
-        ws.append([label, None if has_canteen else "不适用", hint])
+    for field, label, hint in c.FACT_ROWS:
+        value: Any = None if has_canteen else "不适用"
+        if has_canteen and facts is not None:
+            value = _number(Decimal(getattr(facts, field)))
+        ws.append([label, value, hint])
     if has_canteen:
         _unlock(ws, range(2, 2 + len(c.FACT_ROWS)), range(2, 3))
 
 
-def _staff_sheet(wb: Workbook, school: School, version: RubricVersion | None) -> None:
+def _staff_sheet(wb: Workbook, month: month_data.MonthData, version: RubricVersion | None) -> None:
     sections = list(version.sections) if version is not None else []
     headers = c.staff_headers(sections)
     ws = _sheet(wb, c.SHEET_STAFF, headers, [12, 14] + [11] * (len(headers) - 2))
-    members = db.session.scalars(
-        select(StaffMember)
-        .where(StaffMember.school_id == school.id, StaffMember.active.is_(True))
-        .order_by(StaffMember.id)
-    ).all()
-    for member in members:
-        ws.append([member.name, STAFF_ROLE_LABELS[member.role][0]])
-    last = 1 + len(members) + EDITABLE_ROWS
+    for member in month.roster:
+        row: list[Any] = [c.neutralise(member.name), STAFF_ROLE_LABELS[member.role][0]]
+        evaluation = month.evaluations.get(member.id)
+        groups = month_data.group_scores(evaluation) if evaluation is not None else {}
+        for group in month_data.WORKBOOK_GROUPS:
+            scores = groups.get(group, {})
+            row += [_number(scores[s.code]) if s.code in scores else None for s in sections]
+        ws.append(row)
+    last = 1 + len(month.roster) + EDITABLE_ROWS
     _unlock(ws, range(2, last + 1), range(1, len(headers) + 1))
     _list_validation(ws, c.ROLE_CHOICES, f"B2:B{last}")
     for i, section in enumerate(sections * len(c.STAFF_GROUPS)):
@@ -225,9 +263,14 @@ def _staff_sheet(wb: Workbook, school: School, version: RubricVersion | None) ->
         dv.add(f"{column}2:{column}{last}")
 
 
-def _hazard_sheet(wb: Workbook) -> None:
+def _hazard_sheet(wb: Workbook, hazards: list[Hazard]) -> None:
     ws = _sheet(wb, c.SHEET_HAZARDS, c.HAZARD_HEADERS, [24, 20, 10, 12, 13, 13, 40])
-    last = 1 + EDITABLE_ROWS
+    for h in hazards:
+        ws.append(
+            [c.neutralise(h.title), c.neutralise(h.location), HAZARD_SEVERITY_LABELS[h.severity][0],
+             c.neutralise(h.responsible_person), h.found_on, h.deadline, c.neutralise(h.description) or None]
+        )  # fmt: skip
+    last = 1 + len(hazards) + EDITABLE_ROWS
     _unlock(ws, range(2, last + 1), range(1, len(c.HAZARD_HEADERS) + 1))
     _list_validation(ws, c.HAZARD_SEVERITY_CHOICES, f"C2:C{last}")
     for column in ("E", "F"):
@@ -235,9 +278,15 @@ def _hazard_sheet(wb: Workbook) -> None:
             ws[f"{column}{r}"].number_format = "yyyy-mm-dd"
 
 
-def _incident_sheet(wb: Workbook) -> None:
+def _incident_sheet(wb: Workbook, incidents: list[Incident]) -> None:
     ws = _sheet(wb, c.SHEET_INCIDENTS, c.INCIDENT_HEADERS, [12, 18, 14, 12, 50])
-    last = 1 + EDITABLE_ROWS
+    for i in incidents:
+        ws.append(
+            [INCIDENT_TYPE_LABELS[i.type][0], month_data.local_naive(i.occurred_at),
+             INCIDENT_SEVERITY_LABELS[i.severity][0], c.YES if i.school_at_fault else c.NO,
+             c.neutralise(i.description) or None]
+        )  # fmt: skip
+    last = 1 + len(incidents) + EDITABLE_ROWS
     _unlock(ws, range(2, last + 1), range(1, len(c.INCIDENT_HEADERS) + 1))
     _list_validation(ws, c.INCIDENT_TYPE_CHOICES, f"A2:A{last}")
     _list_validation(ws, c.INCIDENT_SEVERITY_CHOICES, f"C2:C{last}")

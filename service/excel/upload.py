@@ -1,4 +1,4 @@
-"""Reading a filled-in monthly workbook back (``import_workbook``): all or nothing.
+"""Reading a filled-in monthly workbook back (``check_upload``, ``apply_upload``): all or nothing.
 
 Order of the checks, each stopping at the first failing level:
 
@@ -9,28 +9,35 @@ Order of the checks, each stopping at the first failing level:
    month, and the rubric versions still published; every data sheet is present with its header row;
 3. every cell: no formulas (a value starting with ``=`` is refused, never evaluated), no merged cells
    on a data sheet, numbers in number cells, dates in the month, values from the lists, staff names
-   from the school's roster. All problems are collected, with sheet, row and column.
+   from the school's roster, a hazard or incident listed once. All problems are collected, with
+   sheet, row and column. A text the template wrote formula-safe (a leading apostrophe before
+   ``= + - @``, :func:`service.excel.common.neutralise`) is read back without the apostrophe.
 
-Only when nothing is wrong are rows written, through the areas' own operations (which validate and
-score again) inside a savepoint; any refusal there rolls the savepoint back, so nothing is half-saved.
+Then the workbook is compared with the month (:mod:`service.excel.plan`): what it would add, replace
+or delete, per kind of record. Two phases, so that nothing is replaced unseen:
 
-Re-uploading (the report is still a draft): the workbook replaces, for its month,
-- every self-inspection of a kind whose sheet has at least one filled inspection (an empty sheet
-  leaves that kind alone),
-- the evaluation of every staff member with a filled row (ratings replaced; other people untouched),
-- the canteen facts when filled;
-hazards and incidents are only added: a row equal to an existing one of the school (hazard: same
-名称, 位置 and 发现日期; incident: same 类型 and 发生时间) is skipped, so uploading twice adds nothing.
+- :func:`check_upload` checks, plans, and *tries* the plan - every step through the areas' own
+  operations (which validate and score again) inside a savepoint that is always rolled back - so the
+  answer is either every error, by sheet/row/column, or exactly what a confirmation will write;
+- :func:`apply_upload` checks and plans again, under a lock on the report row, and writes only when
+  the plan is the one confirmed (:attr:`UploadResult.digest` binds the file, the month's data as it
+  was, and the counts); a month that changed since the check answers 409 (:class:`PlanChanged`).
+  Without a digest, a plan that replaces or deletes anything is refused with 409
+  (:class:`ConfirmationNeeded`); pure additions (or no change) are written at once.
+
+The web pages keep the checked file in a short-lived server-side record between the two phases
+(:mod:`service.excel.staging`); the API's client sends the same file again with the digest.
 """
 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from typing import Any
@@ -40,18 +47,14 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.core.errors import DomainError
+from service.core.errors import Conflict
 from service.core.timeutil import SHANGHAI, now_shanghai, today_shanghai
 from service.db import db
-from service.evaluations import operations as evaluations
-from service.evaluations.models import Evaluation, RaterGroup
+from service.evaluations.models import RaterGroup
 from service.excel import common as c
-from service.hazards import operations as hazards
-from service.hazards.models import Hazard
-from service.incidents import operations as incidents
-from service.incidents.models import Incident
-from service.inspections import operations as inspections
-from service.inspections.models import Inspection, InspectionKind, InspectionMode, ItemOutcome
+from service.excel import month as month_data
+from service.excel.plan import CellError, Context, Plan, build_plan, execute, summary
+from service.inspections.models import InspectionKind, ItemOutcome
 from service.inspections.schemas import MAX_OCCURRENCES
 from service.org.models import CanteenMode, School
 from service.reports.models import MonthlyReport
@@ -62,34 +65,55 @@ from service.staff.models import StaffMember
 
 MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam")
 MAX_UNCOMPRESSED = 100 * 1024 * 1024  # a 5 MB zip that inflates past this is refused (zip bomb)
+NEUTRALISED = ("=", "+", "-", "@")
 MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
 @dataclass
-class CellError:
-    sheet: str
-    row: int
-    column: str
-    message: str
+class UploadResult:
+    """``file_errors`` (the file as a whole) or ``cell_errors``; otherwise the ``plan``."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
-
-
-@dataclass
-class ImportResult:
-    """``file_errors`` (the file as a whole) or ``cell_errors``; ``saved`` counts what was written."""
-
+    sha256: str = ""
     file_errors: list[str] = field(default_factory=list)
     cell_errors: list[CellError] = field(default_factory=list)
-    saved: dict[str, int] = field(default_factory=dict)
+    plan: Plan | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.file_errors and not self.cell_errors
+        return not self.file_errors and not self.cell_errors and self.plan is not None
+
+    @property
+    def digest(self) -> str:
+        assert self.plan is not None
+        return self.plan.digest(self.sha256)
 
     def errors(self) -> dict[str, Any]:
         return {"file": self.file_errors, "cells": [e.as_dict() for e in self.cell_errors]}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The plan as the API answers it (counts per kind and action, in words, and the digest)."""
+        assert self.plan is not None
+        return {"plan": self.plan.as_dict(), "summary": summary(self.plan), "digest": self.digest}
+
+
+class PlanChanged(Conflict):
+    """The month (or the file) is no longer what the confirmed plan was made from."""
+
+    def __init__(self, result: UploadResult) -> None:
+        super().__init__(
+            {"confirm": [_("The month's data changed since the workbook was checked; upload it again.")]}
+        )
+        self.result = result
+
+
+class ConfirmationNeeded(Conflict):
+    """The upload would replace or delete records and was not confirmed."""
+
+    def __init__(self, result: UploadResult) -> None:
+        super().__init__(
+            {"confirm": [_("The upload would replace records of the month; check the plan and confirm it.")]}
+        )
+        self.result = result
 
 
 class _FileRefused(Exception):
@@ -106,15 +130,58 @@ def max_bytes() -> int:
 # --- entry point ---------------------------------------------------------------------------------------
 
 
-def import_workbook(report: MonthlyReport, data: bytes, *, filename: str) -> ImportResult:
-    """Validate the whole workbook, then save all of it (in the caller's transaction) or nothing.
+def check_upload(report: MonthlyReport, data: bytes, *, filename: str) -> UploadResult:
+    """Check the workbook and try its plan, writing nothing: the errors, or what it would do.
 
-    Raises :class:`Conflict` (409) when the report cannot be changed; everything else wrong with the
-    file is answered in the result.
+    Raises :class:`Conflict` (409) when the report cannot be changed.
     """
-    today = today_shanghai()
+    result = _prepare(report, data, filename)
+    if result.plan is not None and result.ok:
+        savepoint = db.session.begin_nested()
+        try:
+            result.cell_errors = execute(result.plan)
+        finally:
+            savepoint.rollback()  # a trial: always undone (the callers roll the transaction back too)
+    return result
+
+
+def apply_upload(
+    report: MonthlyReport, data: bytes, *, filename: str, confirm: str | bool = False
+) -> UploadResult:
+    """Check the workbook again and write all of its plan (in the caller's transaction) or nothing.
+
+    ``confirm`` is the digest of the plan the user saw (refused with :class:`PlanChanged` unless it is
+    still the plan), ``True`` for whatever the plan is, or ``False``: then only a plan that replaces
+    and deletes nothing is written (:class:`ConfirmationNeeded` otherwise).
+    """
+    # One confirmation at a time per report: a second waits here, then sees the first one's rows.
+    db.session.scalars(
+        select(MonthlyReport)
+        .where(MonthlyReport.id == report.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    result = _prepare(report, data, filename)
+    if result.plan is None or not result.ok:
+        return result
+    if isinstance(confirm, str) and confirm != result.digest:
+        raise PlanChanged(result)
+    if confirm is False and result.plan.replaces:
+        raise ConfirmationNeeded(result)
+    savepoint = db.session.begin_nested()
+    result.cell_errors = execute(result.plan)
+    if result.cell_errors:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return result
+
+
+def _prepare(report: MonthlyReport, data: bytes, filename: str) -> UploadResult:
+    """Levels 1-3, then the plan against the month as it is now."""
+    today, now = today_shanghai(), now_shanghai()
     ensure_editable(report, today=today)
-    result = ImportResult()
+    result = UploadResult(sha256=hashlib.sha256(data or b"").hexdigest())
     try:
         book, merges = _open(data, filename)
         school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
@@ -123,14 +190,14 @@ def import_workbook(report: MonthlyReport, data: bytes, *, filename: str) -> Imp
     except _FileRefused as refused:
         result.file_errors.append(refused.message)
         return result
-
     reader = _Reader(report, school, versions, today, merges)
-    plan = reader.read(sheets)
+    parsed = reader.read(sheets)
     book.close()
     if reader.errors:
         result.cell_errors = reader.errors
         return result
-    _save(report, school, plan, result, today)
+    month = month_data.load(report)
+    result.plan = build_plan(Context(month, versions, today, now), parsed)
     return result
 
 
@@ -252,7 +319,9 @@ class _Block:
 
 
 @dataclass
-class _Plan:
+class Parsed:
+    """The checked workbook: blocks, facts, evaluation rows, hazard and incident rows (with their row)."""
+
     inspections: dict[InspectionKind, list[_Block]] = field(default_factory=dict)
     facts: dict[str, Any] | None = None
     facts_row: int = 2
@@ -305,8 +374,8 @@ class _Reader:
             if any(not _blank(v) for v in values):
                 yield r, values[:width] if len(values) > width else values
 
-    def read(self, sheets: dict[str, Any]) -> _Plan:
-        plan = _Plan()
+    def read(self, sheets: dict[str, Any]) -> Parsed:
+        plan = Parsed()
         for title in c.DATA_SHEETS:
             self.sheet = title
             for column, row in self.merges.get(title, []):
@@ -386,6 +455,8 @@ class _Reader:
             self.error(row, column, _("Enter text here, not a date."))
             return ""
         text = str(value).strip()
+        if text[:1] == "'" and text[1:2] in NEUTRALISED:
+            text = text[1:]  # written formula-safe by the template (common.neutralise): the text itself
         if len(text) > limit:
             self.error(row, column, _("At most %(n)s characters.", n=limit))
             return ""
@@ -597,6 +668,13 @@ class _Reader:
                 (r, {"title": title, "location": location, "severity": severity, "responsible_person": person,
                      "found_on": found_on, "deadline": deadline, "description": description})
             )  # fmt: skip
+        # 名称, 位置 and 发现日期 identify a hazard (service/excel/month.py): one row each.
+        seen: set[tuple[Any, ...]] = set()
+        for r, data in out:
+            key = (data["title"], data["location"], data["found_on"])
+            if all(key) and key in seen:
+                self.error(r, 1, _("This hazard is listed twice (same 名称, 位置 and 发现日期)."))
+            seen.add(key)
         return out
 
     def read_incidents(self, ws: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -621,6 +699,8 @@ class _Reader:
                 self.error(r, 2, _("Enter a date and time (for example 2026-11-03 09:30)."))
             else:
                 occurred_at = value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+                # Stored as UTC: SQLite (the embedded demo) keeps the wall time and reads it back as UTC.
+                occurred_at = occurred_at.astimezone(UTC)
                 if not (self.first_day <= occurred_at.astimezone(SHANGHAI).date() <= self.last_day):
                     self.error(
                         r, 2, _("The date must fall in the month %(month)s.", month=self.report.period.code)
@@ -643,110 +723,11 @@ class _Reader:
                 (r, {"type": kind, "occurred_at": occurred_at, "severity": severity,
                      "school_at_fault": at_fault, "description": description})
             )  # fmt: skip
+        # 类型 and 发生时间 identify an incident (service/excel/month.py): one row each.
+        seen: set[tuple[Any, ...]] = set()
+        for r, data in out:
+            key = (data["type"], data["occurred_at"])
+            if all(key) and key in seen:
+                self.error(r, 2, _("This incident is listed twice (same 类型 and 发生时间)."))
+            seen.add(key)
         return out
-
-
-# --- writing -----------------------------------------------------------------------------------------------
-
-
-def _save(report: MonthlyReport, school: School, plan: _Plan, result: ImportResult, today: date) -> None:
-    """Write the plan through the areas' operations inside a savepoint; refusals undo all of it."""
-    savepoint = db.session.begin_nested()
-    sheet, row = "", 2
-    try:
-        for kind, blocks in plan.inspections.items():
-            sheet = c.INSPECTION_SHEETS[kind]
-            if not blocks:
-                continue
-            old = db.session.scalars(
-                select(Inspection).where(
-                    Inspection.school_id == school.id,
-                    Inspection.report_id == report.id,
-                    Inspection.mode == InspectionMode.SELF,
-                    Inspection.kind == kind,
-                )
-            ).all()
-            for inspection in old:
-                inspections.delete_inspection(inspection, today=today)
-            result.saved[f"{kind.value}_replaced"] = len(old)
-            for block in blocks:
-                row = block.row
-                inspections.create_inspection(
-                    report.period,
-                    school,
-                    {
-                        "kind": kind,
-                        "mode": InspectionMode.SELF,
-                        "inspected_on": block.inspected_on,
-                        "inspector_name": block.inspector_name,
-                        "items": block.items,
-                    },
-                    user=None,
-                    today=today,
-                )
-            result.saved[f"{kind.value}_inspections"] = len(blocks)
-        sheet, row = c.SHEET_FACTS, 2
-        if plan.facts is not None:
-            inspections.put_facts(report, plan.facts, today=today)
-        result.saved["canteen_facts"] = int(plan.facts is not None)
-        sheet = c.SHEET_STAFF
-        for at, member, ratings in plan.evaluations:
-            row = at
-            existing = db.session.scalars(
-                select(Evaluation).where(
-                    Evaluation.school_id == school.id,
-                    Evaluation.staff_id == member.id,
-                    Evaluation.period_id == report.period_id,
-                )
-            ).one_or_none()
-            if existing is None:
-                evaluations.create_evaluation(member, report.period, ratings, today=today)
-            else:
-                evaluations.replace_ratings(existing, ratings, today=today)
-        result.saved["evaluations"] = len(plan.evaluations)
-        sheet = c.SHEET_HAZARDS
-        added = 0
-        for at, data in plan.hazards:
-            row = at
-            duplicate = db.session.scalar(
-                select(Hazard.id).where(
-                    Hazard.school_id == school.id,
-                    Hazard.title == data["title"],
-                    Hazard.location == data["location"],
-                    Hazard.found_on == data["found_on"],
-                )
-            )
-            if duplicate is None:
-                hazards.create_hazard({**data, "school_id": school.id}, today=today, by_bureau=False)
-                added += 1
-        result.saved["hazards"] = added
-        result.saved["hazards_skipped"] = len(plan.hazards) - added
-        sheet = c.SHEET_INCIDENTS
-        added = 0
-        now = now_shanghai()
-        for at, data in plan.incidents:
-            row = at
-            duplicate = db.session.scalar(
-                select(Incident.id).where(
-                    Incident.school_id == school.id,
-                    Incident.type == data["type"],
-                    Incident.occurred_at == data["occurred_at"],
-                )
-            )
-            if duplicate is None:
-                incidents.create_incident(
-                    {**data, "school_id": school.id}, now=now, today=today, by_bureau=False
-                )
-                added += 1
-        result.saved["incidents"] = added
-        result.saved["incidents_skipped"] = len(plan.incidents) - added
-    except DomainError as refusal:
-        savepoint.rollback()
-        if refusal.status == 409:
-            raise
-        result.saved = {}
-        for messages in refusal.errors.values():
-            for message in messages:
-                result.cell_errors.append(CellError(sheet, row, "A", str(message)))
-        return
-    savepoint.commit()
