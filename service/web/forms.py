@@ -61,12 +61,20 @@ def load(schema: Schema, data: Mapping[str, Any], *, partial: bool = False) -> d
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """Turn a domain refusal into :class:`Invalid` (same errors and status as the API); roll back."""
+    """Turn a domain refusal into :class:`Invalid` (same errors and status as the API); undo its writes.
+
+    The undo is a SAVEPOINT, not the whole transaction: a full rollback expires every loaded object,
+    the logged-in user too, and an inspector's scope may not read a bureau user's row again (RLS), so
+    re-rendering the form after a refusal would fail. Nothing is half-saved either way: the page
+    commits only when nothing was refused.
+    """
+    savepoint = db.session.begin_nested()
     try:
         yield
     except DomainError as exc:
-        db.session.rollback()
+        savepoint.rollback()
         raise Invalid(flatten(exc.errors), exc.status) from None
+    savepoint.commit()
 
 
 def attempt(action: Callable[[], T]) -> T:
