@@ -59,12 +59,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.audit.api import blp as audit_api
     from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages
     from service.commendations.api import blp as commendations_api
+    from service.evaluations import views as _evaluation_pages  # noqa: F401 - adds the staff grid
     from service.evaluations.api import blp as evaluations_api
     from service.excel import views as _excel_pages  # noqa: F401 - adds the Excel 填报 pages
     from service.excel.api import blp as excel_api
+    from service.hazards import views as _hazard_pages  # noqa: F401 - adds the 整改 pages
     from service.hazards.api import blp as hazards_api
     from service.health import bp as health_bp
+    from service.incidents import views as _incident_pages  # noqa: F401 - adds the incident pages
     from service.incidents.api import blp as incidents_api
+    from service.inspections import facts_views as _facts_pages  # noqa: F401 - adds the canteen facts page
     from service.inspections import views as _inspection_pages  # noqa: F401 - adds the 检查 pages
     from service.inspections.api import blp as inspections_api
     from service.jobs.api import blp as jobs_api

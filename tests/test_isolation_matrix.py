@@ -628,6 +628,70 @@ def _b_hazard_rows(rows: Any, d: District) -> dict[str, Any]:
     }
 
 
+# --- the monthly forms in the browser (issue 10: canteen facts, staff grid, hazards, incidents) -------
+
+BODIES.update(
+    {
+        ("web.facts_edit", "POST"): lambda d: {
+            "meals_served": "1",
+            "menu_compliant_days": "0",
+            "serving_days": "1",
+            "leader_accompanied_meals": "0",
+            "sampled_meals": "0",
+            "food_waste_kg": "0.0",
+        },
+        ("web.evaluations_grid", "POST"): lambda d: {
+            **{f"row-{d.staff_b.id}-{code}": "1" for code in ("de", "neng", "qin", "ji", "lian")},
+        },
+        ("web.hazard_new", "POST"): lambda d: {
+            "school_id": str(d.school_b.id),
+            "title": "矩阵测试隐患",
+            "location": "乙校操场",
+            "severity": "high",
+            "responsible_person": "冒名者",
+            "found_on": "2025-03-05",
+            "deadline": "2025-03-10",
+        },
+        ("web.hazard_edit", "POST"): lambda d: {
+            "title": "被改写的隐患",
+            "location": "乙校操场",
+            "severity": "low",
+            "responsible_person": "冒名者",
+            "found_on": "2025-03-05",
+            "deadline": "2099-01-01",
+        },
+        ("web.hazard_action", "POST"): lambda d: {
+            "action": "close",
+            "closing_note": "矩阵测试销号",
+            "closed_on": "2025-03-09",
+        },
+        ("web.incident_new", "POST"): lambda d: {
+            "school_id": str(d.school_b.id),
+            "type": "injury",
+            "severity": "minor",
+            "occurred_at": "2025-03-03T09:00",
+            "confirm_late": "1",
+        },
+        ("web.incident_edit", "POST"): lambda d: {
+            "type": "injury",
+            "severity": "minor",
+            "occurred_at": "2025-03-03T09:00",
+            "description": "被改写",
+        },
+    }
+)
+COLLECTION_EXPECT.update(
+    {
+        ("web.hazard_list", "GET"): {200},  # the scope's notices only
+        ("web.hazard_new", "GET"): {200},  # school admins and inspectors both issue notices
+        ("web.hazard_new", "POST"): {404},  # body names school B → not found
+        ("web.incident_list", "GET"): {200},
+        ("web.incident_new", "GET"): {200, 403},  # inspectors read incidents, they do not report them
+        ("web.incident_new", "POST"): {404},  # body names school B → not found
+    }
+)
+
+
 # --- spot-inspection appeals (service/appeals) ------------------------------------------------------
 
 B_MARKERS += ("乙校申诉理由",)

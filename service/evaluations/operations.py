@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,28 @@ from service.rubrics.models import RubricKind, RubricVersion
 from service.staff.models import StaffMember
 
 Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class RatingProblem:
+    """One reason a list of ratings is refused, and where it is: ``rating`` is the position of the
+    rating in the list (0-based), or ``group`` a rater group as a whole; ``dimensions`` the dimension
+    codes it concerns. ``message`` is what the API answers; ``cell`` what a page says beside one
+    score input of the dimension (the rating's number and the dimension's name go without saying)."""
+
+    message: str
+    rating: int | None = None
+    group: RaterGroup | None = None
+    dimensions: tuple[str, ...] = ()
+    cell: str | None = None
+
+
+class RatingsRefused(DomainError):
+    """422 ``{"ratings": [messages]}`` (the API's shape), keeping each :class:`RatingProblem`."""
+
+    def __init__(self, problems: Sequence[RatingProblem]) -> None:
+        super().__init__({"ratings": [p.message for p in problems]})
+        self.problems = list(problems)
 
 
 def last_day(period: Period) -> date:
@@ -220,10 +243,11 @@ def _build_ratings(
     Rules: each dimension score is 0..the dimension's points with at most 2 decimals; raters are not
     the person rated (only a self rating is, and it names nobody else); a peer names the colleague
     who rates; the assessment group rates, and between them its raters score every dimension.
+    Refusals are :class:`RatingsRefused`: the API's ``{"ratings": [...]}`` plus where each problem is.
     """
     sections = {s.code: s for s in version.sections}
     weights = scoring.weights_of(version.settings)
-    problems: list[str] = []
+    problems: list[RatingProblem] = []
     rater_ids = {int(r["rater_staff_id"]) for r in ratings if r.get("rater_staff_id") is not None}
     colleagues = {
         m.id: m
@@ -233,53 +257,67 @@ def _build_ratings(
     }
     seen: set[tuple[RaterGroup, int]] = set()
     built: list[EvaluationRating] = []
-    for n, data in enumerate(ratings, start=1):
+    for index, data in enumerate(ratings):
+        n = index + 1
+
+        def refuse(
+            message: str, dimension: str | None = None, cell: str | None = None, at: int = index
+        ) -> None:
+            problems.append(
+                RatingProblem(message, rating=at, dimensions=(dimension,) if dimension else (), cell=cell)
+            )
+
         group = RaterGroup(data["rater_group"])
         rater_id = data.get("rater_staff_id")
         name = (data.get("rater_name") or "").strip()
         before = len(problems)
         if group is RaterGroup.SELF:
             if rater_id is not None and rater_id != staff.id:
-                problems.append(_("Rating %(n)s: a self rating is given by the person rated.", n=n))
+                refuse(_("Rating %(n)s: a self rating is given by the person rated.", n=n))
             rater_id = staff.id
         elif rater_id is not None and rater_id == staff.id:
-            problems.append(_("Rating %(n)s: raters are not the person rated.", n=n))
+            refuse(_("Rating %(n)s: raters are not the person rated.", n=n))
         elif group is RaterGroup.PEER and rater_id is None:
-            problems.append(_("Rating %(n)s: a peer rating names the colleague who gives it.", n=n))
+            refuse(_("Rating %(n)s: a peer rating names the colleague who gives it.", n=n))
         if rater_id is not None and rater_id != staff.id and rater_id not in colleagues:
-            problems.append(_("Rating %(n)s: no such staff member at this school.", n=n))
+            refuse(_("Rating %(n)s: no such staff member at this school.", n=n))
         if rater_id is not None and len(problems) == before:
             if (group, rater_id) in seen:
-                problems.append(_("Rating %(n)s: this rater has already rated in this group.", n=n))
+                refuse(_("Rating %(n)s: this rater has already rated in this group.", n=n))
             seen.add((group, rater_id))
             if not name:
                 name = staff.name if rater_id == staff.id else colleagues[rater_id].name
         if not name and rater_id is None:
-            problems.append(_("Rating %(n)s: give the rater's name.", n=n))
+            refuse(_("Rating %(n)s: give the rater's name.", n=n))
         if group.value not in weights:
-            problems.append(_("Rating %(n)s: the rubric has no weight for this rater group.", n=n))
+            refuse(_("Rating %(n)s: the rubric has no weight for this rater group.", n=n))
         scores: dict[str, str] = {}
         raw_scores: Mapping[str, Any] = data.get("scores") or {}
         if not raw_scores:
-            problems.append(_("Rating %(n)s: no scores.", n=n))
+            refuse(_("Rating %(n)s: no scores.", n=n))
         for code, value in raw_scores.items():
             section = sections.get(code)
             if section is None:
-                problems.append(_("Rating %(n)s: unknown dimension %(code)s.", n=n, code=code))
+                refuse(_("Rating %(n)s: unknown dimension %(code)s.", n=n, code=code))
                 continue
             value = Decimal(value)
             dimension = label({code: (section.name, section.name_en or section.name)}, code)
+            top = format(section.max_points.normalize(), "f")
             if value < 0 or value > section.max_points:
-                problems.append(
+                refuse(
                     _(
                         "Rating %(n)s: the %(dimension)s score must be between 0 and %(max)s.",
                         n=n,
                         dimension=dimension,
-                        max=format(section.max_points.normalize(), "f"),
-                    )
+                        max=top,
+                    ),
+                    code,
+                    _("Must be between %(min)s and %(max)s.", min=0, max=top),
                 )
             elif value != value.quantize(Decimal("0.01")):
-                problems.append(_("Rating %(n)s: scores have at most 2 decimals.", n=n))
+                refuse(
+                    _("Rating %(n)s: scores have at most 2 decimals.", n=n), code, _("At most 2 decimals.")
+                )
             else:
                 scores[code] = str(value.quantize(Decimal("0.01")))
         built.append(
@@ -298,17 +336,23 @@ def _build_ratings(
         for code in data["scores"] or {}
     }
     if not any(data["rater_group"] == RaterGroup.ASSESSMENT for data in ratings):
-        problems.append(_("At least one rating from the assessment group is needed."))
+        problems.append(RatingProblem(_("At least one rating from the assessment group is needed.")))
     else:
-        unscored = [
-            label({c: (s.name, s.name_en or s.name)}, c) for c, s in sections.items() if c not in assessed
-        ]
+        unscored = [c for c in sections if c not in assessed]
         if unscored:
+            names = [
+                label({c: (sections[c].name, sections[c].name_en or sections[c].name)}, c) for c in unscored
+            ]
             problems.append(
-                _("The assessment group has not scored: %(dimensions)s.", dimensions=", ".join(unscored))
+                RatingProblem(
+                    _("The assessment group has not scored: %(dimensions)s.", dimensions=", ".join(names)),
+                    group=RaterGroup.ASSESSMENT,
+                    dimensions=tuple(unscored),
+                    cell=_("This cell is required."),
+                )
             )
     if problems:
-        raise DomainError({"ratings": problems})
+        raise RatingsRefused(problems)
     return built
 
 

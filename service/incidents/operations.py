@@ -18,7 +18,7 @@ from the 26th to the 1st ends its vetoes 25 days sooner).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -113,6 +113,21 @@ def _check_times(occurred_at: datetime, reported_at: datetime, *, now: datetime)
         raise DomainError(errors)
 
 
+def _in_utc(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with its times in UTC, as every stored timestamp is: the schema gives Beijing time for a
+    time without an offset, and SQLite (the embedded mode) stores an aware time's wall clock as is."""
+    out = dict(data)
+    for key in ("occurred_at", "reported_at"):
+        if isinstance(out.get(key), datetime):
+            out[key] = out[key].astimezone(UTC)
+    return out
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as an aware one (SQLite gives them back naive, in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _local_day(moment: datetime) -> date:
     value = local(moment)
     assert value is not None
@@ -120,6 +135,7 @@ def _local_day(moment: datetime) -> date:
 
 
 def create_incident(data: Mapping[str, Any], *, now: datetime, today: date, by_bureau: bool) -> Incident:
+    data = _in_utc(data)
     if not by_bureau:
         _refuse_bureau_fields(data)
     reported_at = data.get("reported_at") or now
@@ -148,12 +164,13 @@ def update_incident(
     incident: Incident, data: Mapping[str, Any], *, now: datetime, today: date, by_bureau: bool
 ) -> Incident:
     """Correct an incident and derive its vetoes again; a bureau write confirms it (see the module)."""
+    data = _in_utc(data)
     if not by_bureau:
         _refuse_bureau_fields(data)
         _refuse_confirmed_facts(incident, data)
         ensure_month_open(incident.school_id, incident.period, today=today)
-    occurred_at = data.get("occurred_at", incident.occurred_at)
-    reported_at = data.get("reported_at", incident.reported_at)
+    occurred_at = data.get("occurred_at", _aware(incident.occurred_at))
+    reported_at = data.get("reported_at", _aware(incident.reported_at))
     _check_times(occurred_at, reported_at, now=now)
     period = period_of(_local_day(occurred_at), field="occurred_at")
     if not by_bureau:
