@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.reports.api import blp as reports_api
     from service.rubrics.api import blp as rubrics_api
     from service.scoring.api import blp as scoring_api
+    from service.staff import views as _staff_pages  # noqa: F401 - adds the 后勤人员 roster pages
     from service.staff.api import blp as staff_api
     from service.web import rankings as _ranking_pages  # noqa: F401 - adds the 排名 pages to web_bp
     from service.web import reports as _report_pages  # noqa: F401 - adds the 月报 pages to web_bp

@@ -192,6 +192,26 @@ BODIES: dict[tuple[str, str], Any] = {
     ("web.review_queue", "POST"): lambda d: {"action": "accept_selected", "report_id": [d.report_b_id]},
     ("web.appeal_new", "POST"): lambda d: {"reason": "矩阵测试：冒名申诉"},
     ("web.appeal_detail", "POST"): lambda d: {"outcome": "upheld", "note": "矩阵测试裁决"},
+    # The staff roster pages (service/staff/views.py): B's school, person or veto → 404, nothing written.
+    ("web.staff_new", "POST"): lambda d: {
+        "name": "冒名者",
+        "role": "cook",
+        "contract_type": "contract",
+        "hire_date": "2024-01-01",
+    },
+    ("web.staff_edit", "POST"): lambda d: {
+        "name": "被改名的李乙厨",
+        "role": "cook",
+        "contract_type": "contract",
+        "hire_date": "2024-01-01",
+    },
+    ("web.staff_leave", "POST"): lambda d: {},
+    ("web.staff_vetoes", "POST"): lambda d: {
+        "kind": "discipline",
+        "occurred_on": "2025-03-10",
+        "note": "入侵",
+    },
+    ("web.staff_veto_withdraw", "POST"): lambda d: {},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},

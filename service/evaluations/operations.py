@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import extract, func, select
+from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import selectinload
 
 from service.core.errors import Conflict, DomainError
@@ -84,24 +84,39 @@ def list_evaluations(
     return stmt
 
 
-def missing_evaluations(report: MonthlyReport) -> list[StaffMember]:
-    """Active staff of the report's school, hired by the month's last day, without an evaluation."""
-    evaluated = select(Evaluation.id).where(
+def _needs_evaluation(report: MonthlyReport) -> Any:
+    """Who the report's month needs evaluated: active staff of its school hired by the month's last day."""
+    return and_(
+        StaffMember.school_id == report.school_id,
+        StaffMember.active.is_(True),
+        StaffMember.hire_date <= last_day(report.period),
+    )
+
+
+def _evaluated(report: MonthlyReport) -> Any:
+    return select(Evaluation.id).where(
         Evaluation.school_id == StaffMember.school_id,
         Evaluation.staff_id == StaffMember.id,
         Evaluation.period_id == report.period_id,
     )
+
+
+def missing_evaluations(report: MonthlyReport) -> list[StaffMember]:
+    """Active staff of the report's school, hired by the month's last day, without an evaluation."""
     stmt = (
         select(StaffMember)
-        .where(
-            StaffMember.school_id == report.school_id,
-            StaffMember.active.is_(True),
-            StaffMember.hire_date <= last_day(report.period),
-            ~evaluated.exists(),
-        )
+        .where(_needs_evaluation(report), ~_evaluated(report).exists())
         .order_by(StaffMember.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def evaluation_progress(report: MonthlyReport) -> tuple[int, int]:
+    """``(evaluated, needed)`` for the month's checklist, in one query: of the people
+    :func:`missing_evaluations` asks about, how many have their evaluation."""
+    done = func.count(StaffMember.id).filter(_evaluated(report).exists())
+    row = db.session.execute(select(done, func.count(StaffMember.id)).where(_needs_evaluation(report))).one()
+    return int(row[0]), int(row[1])
 
 
 def staff_area_scores(period_id: int) -> list[Any]:
@@ -360,13 +375,22 @@ def _build_ratings(
 
 
 def submission_check(report: MonthlyReport) -> Errors:
-    """Registered in ``reports.operations.SUBMISSION_CHECKS``: every active staff member is evaluated."""
+    """Registered in ``reports.operations.SUBMISSION_CHECKS``: every active staff member is evaluated.
+
+    The refusal is one message naming everybody still to evaluate ("还有3人未考评：张三、李四、王五"),
+    not one per person: the page lists a month's problems together, and a school of 40 staff should
+    not get 40 alerts."""
     missing = missing_evaluations(report)
     if not missing:
         return {}
+    # One problem, one message: everybody still to evaluate, named in one line.
     return {
         "evaluations": [
-            _("%(name)s has no evaluation for this month.", name=member.name) for member in missing
+            _(
+                "Not evaluated yet (%(n)s): %(names)s.",
+                n=len(missing),
+                names=_(", ").join(member.name for member in missing),
+            )
         ]
     }
 

@@ -97,6 +97,11 @@ def _open_clause(as_of: date) -> Any:
     return and_(Hazard.found_on <= as_of, or_(Hazard.closed_on.is_(None), Hazard.closed_on > as_of))
 
 
+def open_clause(as_of: date) -> Any:
+    """SQL: found by ``as_of`` and not closed by then (open or rectifying on that day)."""
+    return _open_clause(as_of)
+
+
 def list_hazards(
     *,
     as_of: date,

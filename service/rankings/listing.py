@@ -207,3 +207,10 @@ def current_entries_of_school(school_id: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def school_trend(school_id: int, *, months: int = 6) -> list[dict[str, Any]]:
+    """The school's last ``months`` monthly rankings, oldest first: its composite, band, rank and
+    movement month by month (the dashboard's trend; a plain list, no chart)."""
+    rows = [e for e in current_entries_of_school(school_id) if e["kind"] == RankingKind.MONTH.value]
+    return rows[-months:]

@@ -92,16 +92,26 @@ def _move(report: MonthlyReport, action: str, *, now: datetime, note: str = "") 
     )
 
 
+def submission_problems(report: MonthlyReport) -> dict[str, list[str]]:
+    """Everything that stops ``report`` from being submitted, from every registered check at once.
+
+    :func:`submit` refuses with exactly these (409), and the month's page lists them before anyone
+    presses the button - one list, from the same checks, so the page and the API never disagree.
+    """
+    errors: dict[str, list[str]] = {}
+    for check in SUBMISSION_CHECKS:
+        for field, messages in check(report).items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
+
+
 def submit(report: MonthlyReport, *, now: datetime) -> MonthlyReport:
     """Submit for review. Lateness is judged on the first submission, in Beijing time."""
     today = now.astimezone(SHANGHAI).date()
     if report.state in EDITABLE_STATES and not is_open_for(report.period, report.school_id, today):
         raise Conflict({"period_id": [_("The month is locked. Ask the bureau to unlock it.")]})
     if report.state in EDITABLE_STATES:
-        errors: dict[str, list[str]] = {}
-        for check in SUBMISSION_CHECKS:
-            for field, messages in check(report).items():
-                errors.setdefault(field, []).extend(messages)
+        errors = submission_problems(report)
         if errors:
             raise Conflict(errors)
     _move(report, "submit", now=now)

@@ -37,6 +37,11 @@ def _warning_days() -> int:
     return DEFAULT_WARNING_DAYS
 
 
+def warning_days() -> int:
+    """How many days before a health certificate expires its warning starts (``CERT_WARNING_DAYS``)."""
+    return _warning_days()
+
+
 def list_staff(*, school_id: int | None = None, active: bool | None = None) -> Any:
     """A select of the staff visible in the current scope, optionally narrowed to one school."""
     stmt = select(StaffMember).order_by(StaffMember.school_id, StaffMember.id)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from flask import g, has_request_context
 from marshmallow import Schema, ValidationError
 
 from service.core.errors import DomainError
@@ -57,6 +58,23 @@ def load(schema: Schema, data: Mapping[str, Any], *, partial: bool = False) -> d
         return schema.load(data, partial=partial)
     except ValidationError as exc:
         raise Invalid(flatten(exc.messages)) from None
+
+
+def rollback() -> None:
+    """Roll the request's transaction back, keeping the signed-in user loaded for the page.
+
+    A plain rollback expires every object in the session, the signed-in user too, and re-loading that
+    row runs in the user's own tenant scope, where an inspector's or a bureau account's row is not
+    visible (the reason ``expire_on_commit`` is off): re-rendering a refused form would then fail.
+    The user is set aside during the rollback and put back as it was loaded.
+    """
+    user = g.get("_login_user") if has_request_context() else None
+    keep = user is not None and user in db.session
+    if keep:
+        db.session.expunge(user)
+    db.session.rollback()
+    if keep:
+        db.session.add(user)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from service.rankings.calendar import parse_target
 from service.rankings.models import RANKING_KIND_LABELS, EntryStatus, RankingKind
 from service.rankings.operations import current_snapshot
 from service.scoring.explain import explain, period_by_code
+from service.scoring.freshness import score_card
 from service.scoring.models import SchoolMonthScore
 from service.web.views import bp
 
@@ -116,7 +117,9 @@ def school_score_explanation(school_id: int, period_code: str) -> Any:
             .order_by(Period.year, Period.month)
         )
     )
-    return render_template("rankings/explanation.html", x=data, months=months)
+    # The explanation lists the month's inspections beside the stored score: say when it is not current.
+    card = score_card(school_id, period.id)
+    return render_template("rankings/explanation.html", x=data, months=months, card=card)
 
 
 def ranking_box() -> dict[str, Any]:

@@ -15,17 +15,23 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from service.accounts import operations as accounts
-from service.accounts.models import ROLE_LABELS
+from service.accounts.models import ROLE_LABELS, Role
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
 from service.core.timeutil import today_shanghai
 from service.db import db
 from service.extensions import limiter
+from service.hazards.operations import overdue_by_school
 from service.inspections.models import GRADE_LABELS, INSPECTION_KIND_LABELS, INSPECTION_MODE_LABELS
 from service.org import operations as org
 from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, Cluster, School
-from service.reports.models import ACTION_LABELS, COMPLETENESS_LABELS, REPORT_STATE_LABELS
+from service.periods.models import Period
+from service.rankings.listing import school_trend
+from service.reports.checklist import month_tasks
+from service.reports.models import ACTION_LABELS, COMPLETENESS_LABELS, REPORT_STATE_LABELS, MonthlyReport
+from service.scoring.freshness import score_card
+from service.scoring.models import SchoolMonthScore
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
     STAFF_ROLE_LABELS,
@@ -35,7 +41,7 @@ from service.staff.models import (
     StaffMember,
     StaffVeto,
 )
-from service.staff.operations import list_staff
+from service.staff.operations import list_staff, warning_days
 from tenants import current_scope
 
 bp = Blueprint("web", __name__)
@@ -139,7 +145,8 @@ def switch_language(code: str) -> Any:
 @bp.route("/")
 @login_required
 def dashboard() -> Any:
-    """Who you are and what you can see: the schools of your scope, by cluster."""
+    """Who you are and what you can see: the schools of your scope, by cluster; a school admin's
+    page starts with the month's work (:func:`_school_home`)."""
     schools = list(db.session.scalars(org.list_schools()))
     clusters = {c.id: c for c in db.session.scalars(org.list_clusters())}
     by_cluster: dict[int, list[School]] = {}
@@ -147,15 +154,33 @@ def dashboard() -> Any:
         by_cluster.setdefault(school.cluster_id, []).append(school)
     staff_count = db.session.scalar(select(func.count()).select_from(StaffMember)) or 0
     warning_count = db.session.scalar(select(func.count()).select_from(CertificateWarning)) or 0
+    scope = current_scope()
+    home = None
+    if current_user.role is Role.SCHOOL_ADMIN and scope.single_school_id is not None:
+        home = _school_home(scope.single_school_id)
     return render_template(
         "dashboard.html",
-        scope=current_scope(),
+        scope=scope,
         schools=schools,
         clusters=clusters,
         by_cluster=by_cluster,
         staff_count=staff_count,
         warning_count=warning_count,
+        home=home,
     )
+
+
+def _school_home(school_id: int) -> dict[str, Any]:
+    """A school admin's start: the months with work (deadline, checklist progress, a return's
+    reasons), open and overdue hazards today, and the school's monthly trend."""
+    today = today_shanghai()
+    counts = next((r for r in overdue_by_school(today) if r.school_id == school_id), None)
+    return {
+        "tasks": month_tasks(school_id, today=today),
+        "open_hazards": counts.open_count if counts else 0,
+        "overdue_hazards": counts.overdue_count if counts else 0,
+        "trend": school_trend(school_id),
+    }
 
 
 @bp.route("/schools")
@@ -193,12 +218,38 @@ def school_detail(school_id: int) -> Any:
     return render_template(
         "school.html",
         school=school,
-        staff=staff,
+        staff=sorted(staff, key=lambda m: (not m.active, m.id)),
         warnings=warnings,
+        warning_of={w.staff_id: w for w in warnings},
         cluster=cluster,
         personal_vetoes=personal_vetoes,
         STAFF_VETO_LABELS=STAFF_VETO_LABELS,
+        may_edit_staff=current_user.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN),
+        months=_recent_months(school.id),
+        warning_days=warning_days(),
     )
+
+
+def _recent_months(school_id: int, *, limit: int = 6) -> list[dict[str, Any]]:
+    """The school's latest months with a report or a score: the report's state and the score card
+    (with how current it is: service/scoring/freshness.py)."""
+    reports = {
+        r.period_id: r
+        for r in db.session.scalars(select(MonthlyReport).where(MonthlyReport.school_id == school_id))
+    }
+    scored = set(
+        db.session.scalars(select(SchoolMonthScore.period_id).where(SchoolMonthScore.school_id == school_id))
+    )
+    ids = set(reports) | scored
+    if not ids:
+        return []
+    periods = db.session.scalars(
+        select(Period)
+        .where(Period.id.in_(ids))
+        .order_by(Period.year.desc(), Period.month.desc())
+        .limit(limit)
+    )
+    return [{"period": p, "report": reports.get(p.id), "card": score_card(school_id, p.id)} for p in periods]
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
