@@ -79,6 +79,21 @@ def test_rolled_back_transaction_sends_nothing(app: Any, district: District, sen
     ]
 
 
+def test_a_released_savepoint_sends_nothing_before_the_commit(
+    app: Any, district: District, sent: list
+) -> None:
+    """A page runs its operation in a SAVEPOINT (service/web/forms.py: refusals); SQLAlchemy emits
+    after_commit when the savepoint is released, but the rows are not committed yet: a task sent then
+    would not see them. It goes at the real commit."""
+    with app.app_context(), use_scope(TenantScope.school(district.school_a.id)):
+        savepoint = db.session.begin_nested()
+        outbox.enqueue_task(RECOMPUTE_TASK, scope=TenantScope.school(district.school_a.id))
+        savepoint.commit()
+        assert sent == []
+        db.session.commit()
+    assert [name for name, _ in sent] == [RECOMPUTE_TASK]
+
+
 def test_failed_request_sends_nothing(database: Any, district: District, sent: list) -> None:
     from service import create_app
 

@@ -51,6 +51,10 @@ def dispatch(name: str, kwargs: dict[str, Any]) -> None:
 
 @event.listens_for(HouqinSession, "after_commit")
 def _send_after_commit(session: Session) -> None:
+    # SQLAlchemy emits after_commit for a SAVEPOINT's release too (a page's refusals() wraps the
+    # operation in one): nothing is committed yet then, and a task sent now would not see the rows.
+    if session.in_nested_transaction():
+        return
     queued = session.info.pop(_KEY, [])
     for name, kwargs in queued:
         try:
