@@ -118,6 +118,36 @@ def test_term_minimum_data_and_mean_of_months(app: Any, six: dict[str, int], pg:
     assert e["SA"].rank_overall == 1
 
 
+def test_a_term_counts_the_months_due_on_the_day_it_is_ranked(app: Any, six: dict[str, int], pg: Any) -> None:
+    """Term 1 of 2026/27 ranked on 21 November 2026: September and October are due (deadlines 5 October
+    and 5 November), November is open but due only on 5 December. SB has no October; SD has no October
+    and, like everybody, nothing accepted for November yet. Counting November would make SB
+    insufficient (2 of 3 missing) and put the term's expected months at 3 for all; from 6 December it
+    counts (SA then has its November)."""
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        s = {c: db.session.get(School, i) for c, i in six.items()}
+        sep, oct_, nov = data.period(2026, 9), data.period(2026, 10), data.period(2026, 11)
+        _score(s["SA"], sep.id, "90.0")
+        _score(s["SA"], oct_.id, "92.0")
+        _score(s["SB"], sep.id, "80.0")
+        _score(s["SB"], oct_.id, None)
+        _score(s["SB"], nov.id, None)
+        target = term_target(2026, 1)
+        on_21st = engine.build_snapshot(target, current_basis(), as_of=date(2026, 11, 21))
+        before = _entries(on_21st)
+        assert [p.code for p in engine.periods_of(target, as_of=date(2026, 12, 5))] == ["2026-09", "2026-10"]
+        _score(s["SA"], nov.id, "94.0")  # accepted early December
+        on_6th = engine.build_snapshot(target, current_basis(), as_of=date(2026, 12, 6))
+        after = _entries(on_6th)
+    # 21 Nov: 2 months expected; SA (90 + 92) ÷ 2 = 91.0; SB one missing of 2: still ranked
+    assert (before["SA"].months_expected, before["SA"].score) == (2, D("91.0"))
+    assert (before["SB"].status, before["SB"].months_counted) == (EntryStatus.RANKED, 1)
+    # 6 Dec: November is due: 3 expected; SA (90 + 92 + 94) ÷ 3 = 92.0; SB 2 of 3 missing: insufficient
+    assert (after["SA"].months_expected, after["SA"].score) == (3, D("92.0"))
+    assert after["SB"].status is EntryStatus.INSUFFICIENT
+    assert on_6th.period_ids == [sep.id, oct_.id, nov.id] and on_21st.period_ids == [sep.id, oct_.id]
+
+
 def test_term_tie_breakers_are_means_of_the_monthly_values(app: Any, six: dict[str, int], pg: Any) -> None:
     """Formula 7: a term's spot tie-breaker is the mean of the monthly spot means over the months that
     have one - not the mean of all the term's spot inspections - and its canteen tie-breaker the mean

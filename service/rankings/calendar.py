@@ -5,8 +5,9 @@ reporting month (rubrics.md formula 6). Keys are stable strings used in URLs and
 ``2025-2026-1`` (term 1 of school year 2025/26), ``2025-2026-2``, ``2025-2026`` (the year), and
 ``2026-03`` for a month.
 
-A term's *expected* months are its months for which the bureau has opened a period: months before the
-district started using Houqin are not "missing" for anyone.
+A term's *expected* months are its months for which the bureau has opened a period and whose deadline
+has passed on the day the ranking is made (service/rankings/engine.py: periods_of): months before the
+district started using Houqin, and the month still being reported, are not "missing" for anyone.
 """
 
 from __future__ import annotations

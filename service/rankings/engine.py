@@ -73,11 +73,21 @@ def lock() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
 
 
-def periods_of(target: RankingTarget) -> list[Period]:
-    """The target's months for which the bureau opened a period, in calendar order."""
+def periods_of(target: RankingTarget, *, as_of: date | None = None) -> list[Period]:
+    """The target's months for which the bureau opened a period, in calendar order.
+
+    For a term or a year ranked ``as_of`` a day, only the months already due then (deadline passed):
+    a month still being reported is nobody's missing month yet - counting it would declare every
+    school "missing" the current month (and put those with one real gap below the minimum data) until
+    its deadline. It joins the term the day after its deadline (the nightly job re-ranks open
+    periods). A month ranks itself whenever asked. ``as_of=None`` (tests, history) takes every period.
+    """
     wanted = set(target.months)
     rows = db.session.scalars(select(Period).order_by(Period.year, Period.month))
-    return [p for p in rows if (p.year, p.month) in wanted]
+    periods = [p for p in rows if (p.year, p.month) in wanted]
+    if as_of is not None and target.kind is not RankingKind.MONTH:
+        periods = [p for p in periods if p.deadline < as_of]
+    return periods
 
 
 def end_of(periods: list[Period]) -> date:
@@ -350,13 +360,18 @@ def _veto_blocks(as_of: date) -> dict[int, list[str]]:
 
 
 def build_snapshot(
-    target: RankingTarget, basis: ScoringBasis, *, job_run_id: int | None = None
+    target: RankingTarget,
+    basis: ScoringBasis,
+    *,
+    job_run_id: int | None = None,
+    as_of: date | None = None,
 ) -> RankingSnapshot | None:
     """Rank ``target`` from the stored school-month scores; returns the current snapshot (new or equal).
 
-    ``None`` when the bureau has opened no period of the target yet.
+    ``as_of``: the day the ranking is made (the jobs pass today): a term or year counts the months due
+    by then (:func:`periods_of`). ``None`` when the target has no such period yet.
     """
-    periods = periods_of(target)
+    periods = periods_of(target, as_of=as_of)
     if not periods:
         return None
     period_ids = [p.id for p in periods]

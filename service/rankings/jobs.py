@@ -34,12 +34,18 @@ def _noop(done: int, total: int, step: str = "") -> None:
 
 
 def _rank_targets(
-    period: Period, basis: Any, progress: ProgressFn, done: int, total: int, job_run_id: int | None
+    period: Period,
+    basis: Any,
+    progress: ProgressFn,
+    done: int,
+    total: int,
+    job_run_id: int | None,
+    today: date,
 ) -> dict[str, Any]:
     snapshots: dict[str, Any] = {}
     for target in targets_containing(period.year, period.month):
         progress(done, total, f"rank {target.kind.value} {target.key}")
-        snap = engine.build_snapshot(target, basis, job_run_id=job_run_id)
+        snap = engine.build_snapshot(target, basis, job_run_id=job_run_id, as_of=today)
         done += 1
         if snap is not None:
             snapshots[f"{target.kind.value}:{target.key}"] = {
@@ -51,10 +57,16 @@ def _rank_targets(
 
 
 def recompute_period(
-    period_id: int, *, progress: ProgressFn | None = None, job_run_id: int | None = None
+    period_id: int,
+    *,
+    progress: ProgressFn | None = None,
+    job_run_id: int | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Score every active school for ``period_id`` and rank its month, term and year."""
+    """Score every active school for ``period_id`` and rank its month, term and year (as of ``today``,
+    the Beijing date by default: a term counts the months due by then)."""
     progress = progress or _noop
+    today = today or today_shanghai()
     period = db.session.get(Period, period_id)
     if period is None:
         raise LookupError(f"no period {period_id}")
@@ -63,15 +75,21 @@ def recompute_period(
     total = 1 + len(targets_containing(period.year, period.month))
     progress(0, total, f"score {period.code}")
     score_period(period_id, basis=basis)
-    snapshots = _rank_targets(period, basis, progress, 1, total, job_run_id)
+    snapshots = _rank_targets(period, basis, progress, 1, total, job_run_id, today)
     return {"period": period.code, "snapshots": snapshots}
 
 
 def recompute_school_month(
-    school_id: int, period_id: int, *, progress: ProgressFn | None = None, job_run_id: int | None = None
+    school_id: int,
+    period_id: int,
+    *,
+    progress: ProgressFn | None = None,
+    job_run_id: int | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """The incremental job: one school's month, then the three rankings that contain it."""
     progress = progress or _noop
+    today = today or today_shanghai()
     period = db.session.get(Period, period_id)
     if period is None:
         raise LookupError(f"no period {period_id}")
@@ -80,7 +98,7 @@ def recompute_school_month(
     total = 1 + len(targets_containing(period.year, period.month))
     progress(0, total, f"score school {school_id} {period.code}")
     score_period(period_id, [school_id], basis=basis)
-    snapshots = _rank_targets(period, basis, progress, 1, total, job_run_id)
+    snapshots = _rank_targets(period, basis, progress, 1, total, job_run_id, today)
     return {"period": period.code, "school_id": school_id, "snapshots": snapshots}
 
 
@@ -99,6 +117,6 @@ def recompute_open_periods(
     out = {}
     for index, period in enumerate(periods):
         progress(index, len(periods), f"period {period.code}")
-        out[period.code] = recompute_period(period.id, job_run_id=job_run_id)["snapshots"]
+        out[period.code] = recompute_period(period.id, job_run_id=job_run_id, today=today)["snapshots"]
     progress(len(periods), len(periods), "done")
     return {"periods": out}
