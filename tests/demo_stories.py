@@ -123,11 +123,15 @@ def check_year(client: Any, expected: Expected, *, schools: int) -> dict[str, in
     today = expected.today
     periods = client.get("/api/v1/periods").get_json()  # newest first
     played = [*expected.year, *([expected.in_progress] if expected.in_progress else [])]
-    assert [p["code"] for p in reversed(periods)] == played
+    current = [] if today.month == 8 else [f"{today.year:04d}-{today.month:02d}"]  # open, empty
+    assert [p["code"] for p in reversed(periods)] == played + current
     by_code = {p["code"]: p for p in periods}
     assert all(date.fromisoformat(by_code[m]["locks_on"]) <= today for m in expected.year)
     if expected.in_progress:
         assert date.fromisoformat(by_code[expected.in_progress]["locks_on"]) > today
+    for month in current:  # the month being filled in now: nothing entered by anybody yet
+        rows = client.get(f"/api/v1/completeness?period_id={by_code[month]['id']}").get_json()
+        assert len(rows) == schools and all(r["status"] not in ("on_time", "late") for r in rows), rows
     ids = {s["code"]: s["id"] for s in all_rows(client, "/api/v1/schools")}
 
     # completeness of the year: the late and missing stories exactly, everything else on time

@@ -46,7 +46,7 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any, monkeypa
     assert "houqin-demo" in out
     assert "Demo year: 11个月 months (2025-11 … 2026-10" in out
     assert "S014 钢城路小学" in out and "S024 长岭镇初级中学" in out
-    assert "In progress" not in out
+    assert "In progress" not in out and "This month: 2026-11" in out  # November: open, nothing in it
     assert "2026-10 第一名 top school" in out
 
     from service import create_app

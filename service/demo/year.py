@@ -14,6 +14,8 @@ submission checks, rubric item checks, hazard and incident rules):
   it is played too, as the month *in progress*, the way the schools and inspectors would have it
   today - data entered, on-time reports submitted on the 1st-5th if that day has passed, reviewed a
   day or three later if that day has passed, the rest still drafts. It carries none of the stories.
+  Today's month (not in August) is opened too, with nothing in it: the month a school admin trying
+  the demo fills in.
 * **Every school, every month** (as the school admin, in the school's tenant scope): 2-3 canteen
   self-inspections (2 in the short winter and summer months) for schools with a canteen, mostly 85-98
   with the everyday lapses - a few days of 晨检 not recorded, one dish not sampled (留样), the 明厨亮灶
@@ -196,6 +198,7 @@ class YearSummary:
     months: list[str] = field(default_factory=list)  # the year: eleven locked months, oldest first
     reports_accepted: int = 0  # of the year's months
     in_progress: str = ""  # the month still being reported (code), or "" when there is none
+    current: str = ""  # today's month, opened for entry with nothing in it ("" in August)
     in_progress_submitted: int = 0  # its reports submitted by today (accepted ones included)
     in_progress_accepted: int = 0
     reports_open: int = 0  # drafts or submitted ones whose next step would fall on or after today
@@ -242,6 +245,8 @@ def format_year_summary(summary: YearSummary) -> str:
         f"  自查可信度 Credibility: {code} {name} 自查均分 self avg {summary.credibility_self_avg}，"
         f"督查均分 spot avg {summary.credibility_spot_avg}",
     ]
+    if summary.current:
+        lines.append(f"  本月 This month: {summary.current} 已开放填报 / open for entry")
     if summary.in_progress:
         drafts = len(summary.names) - summary.in_progress_submitted
         lines.append(
@@ -285,6 +290,7 @@ class DemoCalendar:
 
     year: list[tuple[int, int]]  # eleven reporting months, oldest first, the last one locked by today
     in_progress: tuple[int, int] | None  # the next reporting month: ended, not locked yet
+    current: tuple[int, int] | None = None  # today's month, open for entry (None in August)
 
 
 def demo_calendar(today: datetime.date) -> DemoCalendar:
@@ -296,7 +302,8 @@ def demo_calendar(today: datetime.date) -> DemoCalendar:
     if _default_lock_date(*last) > today:
         in_progress = last
         last = _previous_reporting_month(*last)
-    return DemoCalendar(reporting_months(last), in_progress)
+    current = None if today.month in NON_REPORTING_MONTHS else (today.year, today.month)
+    return DemoCalendar(reporting_months(last), in_progress, current)
 
 
 def _last_day(year: int, month: int) -> datetime.date:
@@ -797,6 +804,9 @@ class _Year:
         for index, period in enumerate(played):
             for school in self.schools:
                 self.school_month(school, period, index)
+        if calendar_.current is not None:
+            # Today's month is open for entry, nothing in it yet: what a school admin fills in the demo.
+            self.summary.current = ensure_period(*calendar_.current).code
         year_end = _last_day(*calendar_.year[-1])
         self.summary.hazards_overdue = len(
             list(self.session.scalars(hazards.list_hazards(as_of=year_end, overdue=True)))
