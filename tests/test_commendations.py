@@ -1203,7 +1203,7 @@ def test_pages_propose_decide_and_publish(app: Any, district: District) -> None:
     _workflow_term(app, district)
     web = app.test_client()
     login(web, "admin")
-    assert '<a class="nav-link" href="/commendations">表彰</a>' in web.get("/").get_data(as_text=True)
+    assert 'href="/commendations">表彰</a>' in web.get("/").get_data(as_text=True)  # in the menu
     proposed = web.post("/commendations/propose", data={"kind": "term", "key": KEY})
     assert proposed.status_code == 302
     rid = int(proposed.headers["Location"].rstrip("/").rsplit("/", 1)[1])

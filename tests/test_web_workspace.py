@@ -309,6 +309,29 @@ def test_submit_lists_every_blocking_problem_together(app: Any, district: Distri
     assert 'data-action="submit"' not in done.get_data(as_text=True)
 
 
+def test_the_month_links_the_roster_and_says_what_submitting_did(
+    app: Any, district: District, month: Month
+) -> None:
+    """Found by the month journey (tests/test_journey_month.py): the grid has nobody to add a person
+    with, so the evaluations line links the roster; a submission said only "操作成功"; the submitted
+    month still said "提交前必须完成"."""
+    a = district.school_a.id
+    _hazard(app, a, "护栏松动", date(2026, 11, 15), date(2026, 11, 28))
+    rid = _open_report(app, a, month.period_id)
+    school = _client(app, "admin_a")
+    page = school.get(f"/reports/{rid}").get_data(as_text=True)
+    evaluations = page.split('data-item="evaluations"')[1].split("</li>")[0]
+    assert f'href="/schools/{a}#roster"' in evaluations and "后勤人员名册" in evaluations
+    hazards = page.split('data-testid="hazards"')[1].split("</table>")[0]
+    assert "护栏松动" in hazards  # the page's own list, never shadowed by a name the menu uses
+
+    evaluate_all_staff(app, a, month.period_id)
+    done = school.post(f"/reports/{rid}/action", data={"action": "submit"}, follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "月报已提交审核。" in html and "操作成功" not in html
+    assert "提交前必须完成" not in html  # nothing is required of a submitted month
+
+
 def test_problems_of_every_registered_check_are_listed_together(
     app: Any, district: District, month: Month, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,15 @@ ACTIONS = {
 }
 
 
+# What the flash says after each move (a bare "Done." left the school unsure it had really submitted).
+_DONE = {
+    "submit": lambda: _("The report was submitted for review."),
+    "return": lambda: _("The report was returned to the school with your reason."),
+    "accept": lambda: _("The report was accepted."),
+    "reopen": lambda: _("The report was reopened for correction."),
+}
+
+
 @bp.route("/reports")
 @login_required
 def report_list() -> Any:
@@ -158,7 +167,11 @@ def _links(report: MonthlyReport, key: str, *, editable: bool) -> list[tuple[str
                 )
             ],
             "canteen_facts": [(_("Enter the canteen facts"), "web.facts_edit", {"report_id": report.id})],
-            "evaluations": [(_("Evaluate staff"), "web.evaluations_grid", {"report_id": report.id})],
+            "evaluations": [
+                (_("Evaluate staff"), "web.evaluations_grid", {"report_id": report.id}),
+                # Somebody missing from the grid is added on the roster first.
+                (_("Staff roster"), "web.school_detail", {"school_id": school_id, "_anchor": "roster"}),
+            ],
             "hazards": [(_("Record a hazard"), "web.hazard_new", {})],
             "incidents": [(_("Report an incident"), "web.incident_new", {})],
         }.get(key, [])
@@ -244,7 +257,7 @@ def report_action(report_id: int) -> Any:
         problems = [m for messages in errors.values() for m in messages]
         return _render_workspace(report, problems=problems, status=exc.status)
     db.session.commit()
-    flash(_("Done."), "success")
+    flash(_DONE[action](), "success")
     return redirect(url_for("web.report_detail", report_id=report_id))
 
 
