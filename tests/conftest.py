@@ -187,12 +187,18 @@ def app(database: Database) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _celery_on_the_test_app(request: pytest.FixtureRequest) -> None:
-    """Tasks (``shared_task``) run on the Celery app made current last: a test that builds another app
-    (the demo, the README path) would leave later tests' tasks on that app's database. Every test that
-    uses the suite's app starts with its Celery app current again."""
+def _extensions_on_the_test_app(request: pytest.FixtureRequest) -> None:
+    """Process-wide extension state follows the app made last; a test that builds another app (the demo,
+    the README path, a deployment config) would leave it behind for later tests in the same process:
+    tasks (``shared_task``) run on the Celery app made current last, and Flask-Limiter keeps one
+    ``enabled`` flag per extension object (the demo enables the login limit: a later test logging in
+    ten times a minute got 429). Every test that uses the suite's app starts with both back on it."""
     if "app" in request.fixturenames:
-        request.getfixturevalue("app").extensions["celery"].set_current()
+        from service.extensions import limiter
+
+        app = request.getfixturevalue("app")
+        app.extensions["celery"].set_current()
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
 
 
 @pytest.fixture(autouse=True)

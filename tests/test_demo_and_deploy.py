@@ -36,7 +36,7 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any, monkeypa
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         env={"PATH": "/usr/bin:/bin", "HOUQIN_INSTANCE_DIR": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr
