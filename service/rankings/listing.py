@@ -7,6 +7,7 @@ header is bureau-level and holds no school's numbers (counts only), so every rol
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +27,7 @@ from service.rankings.models import (
     RankingSnapshot,
 )
 from service.rankings.operations import current_snapshot
+from service.reports.status import status_by_school, status_label
 from service.scoring.explain import num
 
 SORTS = ("rank", "score", "school", "movement")
@@ -144,6 +146,44 @@ def entry_dicts(entries: list[RankingEntry], *, sensitivity: bool = False) -> li
             row["sensitivity_median"] = num(e.sensitivity_median)
         out.append(row)
     return out
+
+
+def peer_groups_of(snapshot: RankingSnapshot) -> list[str]:
+    """The peer groups the snapshot's entries in scope fall into (the page's filter choices)."""
+    return list(
+        db.session.scalars(
+            select(RankingEntry.peer_group)
+            .where(RankingEntry.snapshot_id == snapshot.id)
+            .distinct()
+            .order_by(RankingEntry.peer_group)
+        )
+    )
+
+
+def with_month_status(
+    snapshot: RankingSnapshot, rows: list[dict[str, Any]], *, today: date
+) -> list[dict[str, Any]]:
+    """``rows`` (from :func:`entry_dicts`) with the label a person reads for a month's missing entry.
+
+    The engine's ``missing`` only means "no accepted report (yet)"; the entry keeps that status (the
+    API and the snapshot are unchanged), but its ``status_label`` becomes the report's status -
+    待审核, 已退回, 未到截止, 逾期未报 or 缺报 (service/reports/status.py) - and ``month_status`` names it.
+    One query for every school of the month; terms and years are left as they are (数据不足 is theirs).
+    """
+    if snapshot.kind is not RankingKind.MONTH or not snapshot.period_ids:
+        return rows
+    if not any(row["status"] == EntryStatus.MISSING.value for row in rows):
+        return rows
+    period = db.session.get(Period, snapshot.period_ids[0])
+    if period is None:
+        return rows
+    statuses = status_by_school(period, today=today)
+    for row in rows:
+        status = statuses.get(row["school_id"])
+        if row["status"] == EntryStatus.MISSING.value and status is not None:
+            row["month_status"] = status.value
+            row["status_label"] = status_label(status)
+    return rows
 
 
 def latest_snapshot(kind: RankingKind) -> RankingSnapshot | None:
