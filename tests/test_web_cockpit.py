@@ -515,3 +515,16 @@ def _unlock_state(app: Any, request_id: int) -> tuple[UnlockState, date | None]:
         out = (req.state, req.unlocked_until)
         db.session.remove()
     return out
+
+
+def test_a_school_sees_its_months_in_the_same_labels(app: Any, autumn: Autumn) -> None:
+    """The school admin's trend and the score explanation of a month in review read 待审核, not 缺报."""
+    d = autumn.d
+    school = _client(app, "admin_a")
+    trend = school.get("/").get_data(as_text=True)
+    trend = trend[trend.index('data-testid="trend"') :]
+    assert "待审核" in trend and "缺报" not in trend
+    explanation = school.get(f"/schools/{d.school_a.id}/scores/2026-11").get_data(as_text=True)
+    assert "<strong>待审核</strong>" in explanation and "缺报" not in explanation
+    c_month = _client(app, "official").get(f"/schools/{d.school_c.id}/scores/2026-10").get_data(as_text=True)
+    assert "<strong>逾期未报</strong>" in c_month

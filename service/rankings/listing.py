@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from service.core.labels import label
-from service.core.timeutil import api_timestamp
+from service.core.timeutil import api_timestamp, today_shanghai
 from service.db import db
 from service.org.models import SCHOOL_TYPE_LABELS, Cluster, School, SchoolType
 from service.periods.models import Period
@@ -27,7 +27,7 @@ from service.rankings.models import (
     RankingSnapshot,
 )
 from service.rankings.operations import current_snapshot
-from service.reports.status import status_by_school, status_label
+from service.reports.status import school_statuses, status_by_school, status_label
 from service.scoring.explain import num
 
 SORTS = ("rank", "score", "school", "movement")
@@ -251,6 +251,17 @@ def current_entries_of_school(school_id: int) -> list[dict[str, Any]]:
 
 def school_trend(school_id: int, *, months: int = 6) -> list[dict[str, Any]]:
     """The school's last ``months`` monthly rankings, oldest first: its composite, band, rank and
-    movement month by month (the dashboard's trend; a plain list, no chart)."""
-    rows = [e for e in current_entries_of_school(school_id) if e["kind"] == RankingKind.MONTH.value]
-    return rows[-months:]
+    movement month by month (the dashboard's trend; a plain list, no chart). A month the engine lists
+    as missing carries the report's status label (service/reports/status.py), as on the ranking page."""
+    rows = [e for e in current_entries_of_school(school_id) if e["kind"] == RankingKind.MONTH.value][-months:]
+    missing = {e["key"]: e for e in rows if e["status"] == EntryStatus.MISSING.value}
+    if missing:  # a missing month reads as its report's status (待审核, 未到截止, ...), as in the ranking
+        months_of = [and_(Period.year == int(k[:4]), Period.month == int(k[5:])) for k in missing]
+        periods = {p.code: p.id for p in db.session.scalars(select(Period).where(or_(*months_of)))}
+        statuses = school_statuses(school_id, list(periods.values()), today=today_shanghai())
+        for key, row in missing.items():
+            status = statuses.get(periods.get(key, -1))
+            if status is not None:
+                row["month_status"] = status.value
+                row["status_label"] = status_label(status)
+    return rows

@@ -38,7 +38,7 @@ from sqlalchemy import and_, exists, select
 from service.core.labels import label
 from service.db import db
 from service.org.models import School
-from service.periods.models import Period, UnlockRequest, UnlockState
+from service.periods.models import Period, UnlockRequest, UnlockState, lock_date
 from service.reports.models import MonthlyReport, ReportState
 
 
@@ -161,6 +161,36 @@ def period_statuses(period: Period, *, today: date) -> list[SchoolMonth]:
         )
         for school_id, code, name, cluster_id, report_id, state, late, first, submitted, open_ in rows
     ]
+
+
+def school_statuses(school_id: int, period_ids: list[int], *, today: date) -> dict[int, SchoolMonthStatus]:
+    """Period id → status of one school's months (one query: the periods LEFT JOIN the school's
+    reports, with whether a granted unlock is in force today) - a school's trend or history."""
+    if not period_ids:
+        return {}
+    unlocked = exists().where(
+        UnlockRequest.school_id == school_id,
+        UnlockRequest.period_id == Period.id,
+        UnlockRequest.state == UnlockState.GRANTED,
+        UnlockRequest.unlocked_until >= today,
+    )
+    rows = db.session.execute(
+        select(Period.id, Period.deadline, Period.lock_days, MonthlyReport.state, unlocked.label("unlocked"))
+        .outerjoin(
+            MonthlyReport, and_(MonthlyReport.period_id == Period.id, MonthlyReport.school_id == school_id)
+        )
+        .where(Period.id.in_(period_ids))
+    ).all()
+    return {
+        period_id: month_status(
+            state,
+            deadline=deadline,
+            locks_on=lock_date(deadline, lock_days),
+            today=today,
+            unlocked=bool(open_),
+        )
+        for period_id, deadline, lock_days, state, open_ in rows
+    }
 
 
 def status_by_school(period: Period, *, today: date) -> dict[int, SchoolMonthStatus]:

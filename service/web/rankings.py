@@ -25,6 +25,7 @@ from service.rankings.export import ranking_workbook
 from service.rankings.models import RANKING_KIND_LABELS, EntryStatus, RankingKind
 from service.rankings.operations import current_snapshot
 from service.rankings.schemas import RankingArgs
+from service.reports.status import school_statuses, status_label
 from service.scoring.explain import explain, period_by_code
 from service.scoring.freshness import score_card
 from service.scoring.models import SchoolMonthScore
@@ -184,6 +185,10 @@ def school_score_explanation(school_id: int, period_code: str) -> Any:
             .order_by(Period.year, Period.month)
         )
     )
+    if data["status"] == "missing":  # the report's status (待审核, 未到截止, ...), not the engine's 缺报
+        status = school_statuses(school_id, [period.id], today=today_shanghai()).get(period.id)
+        if status is not None:
+            data["status_label"] = status_label(status)
     # The explanation lists the month's inspections beside the stored score: say when it is not current.
     card = score_card(school_id, period.id)
     return render_template("rankings/explanation.html", x=data, months=months, card=card)
