@@ -192,6 +192,32 @@ def test_first_screen_figures(app: Any, autumn: Autumn) -> None:
     assert d.school_a.id in [r.school_id for c in november.clusters for r in c.by_status[S.SUBMITTED]]
 
 
+def test_first_screen_keeps_the_due_month_while_a_new_one_starts(app: Any, autumn: Autumn) -> None:
+    """November's first acceptance ranks one school before November's deadline: the first screen keeps
+    October (every school was due) and points to November's early ranking."""
+    from service.rankings.jobs import recompute_period
+    from service.reports.models import MonthlyReport
+
+    assert _first_screen(app, TenantScope.bureau()).early is None
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        report = db.session.scalars(
+            select(MonthlyReport).where(
+                MonthlyReport.period_id == autumn.nov, MonthlyReport.state == ReportState.SUBMITTED
+            )
+        ).one()
+        report.state = ReportState.ACCEPTED
+        db.session.commit()
+        recompute_period(autumn.nov, today=TODAY)
+        db.session.commit()
+        db.session.remove()
+    s = _first_screen(app, TenantScope.bureau())
+    assert s.ranking.header["key"] == "2026-10"
+    assert s.early is not None and (s.early["key"], s.early["ranked"]) == ("2026-11", 1)
+    page = _client(app, "official").get("/").get_data(as_text=True)
+    early = page[page.index('data-testid="early-ranking"') :]
+    assert "2026年11月" in early[:300] and "key=2026-11" in early[:600]
+
+
 def test_first_screen_of_an_inspector_holds_their_clusters(app: Any, autumn: Autumn) -> None:
     d = autumn.d
     s = _first_screen(app, TenantScope.schools([d.school_a.id, d.school_c.id]))

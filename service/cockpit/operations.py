@@ -320,6 +320,7 @@ def waiting(today: date) -> Waiting:
 class FirstScreen:
     today: date
     ranking: RankingView | None
+    early: dict[str, Any] | None  # a newer month's ranking, before its deadline (its first acceptances)
     term: dict[str, Any] | None  # the newest ranked term's header (a link)
     progress: Progress | None
     reporting: Period | None  # the month being reported now
@@ -341,6 +342,15 @@ def first_screen(today: date, *, month: str | None = None) -> FirstScreen:
     """
     snapshot = newest_due_ranking(today)
     ranking = ranking_view(snapshot) if snapshot is not None else None
+    newest = listing.latest_snapshot(RankingKind.MONTH)
+    early = (
+        {**listing.snapshot_header(newest), "ranked": listing.ranked_count(newest)}
+        if newest is not None
+        and snapshot is not None
+        and newest.id != snapshot.id
+        and listing.ranked_count(newest)
+        else None
+    )
     term = listing.latest_snapshot(RankingKind.TERM)
     periods = begun_periods(today)
     reporting = reporting_period(periods, today)
@@ -351,6 +361,7 @@ def first_screen(today: date, *, month: str | None = None) -> FirstScreen:
     return FirstScreen(
         today=today,
         ranking=ranking,
+        early=early,
         term=listing.snapshot_header(term) if term is not None and listing.ranked_count(term) else None,
         progress=progress(shown, today=today) if shown is not None else None,
         reporting=reporting,
