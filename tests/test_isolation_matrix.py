@@ -218,6 +218,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
     ("web.revoke_token", "POST"): lambda d: {},
+    # The unlock-request board (service/cockpit/views.py): B's request id in the body → 404, nothing decided.
+    ("web.unlock_requests", "POST"): lambda d: {
+        "request_id": d.unlock_b_id,
+        "action": "grant",
+        "note": "矩阵",
+    },
 }
 
 # What a route without a school-owned id in its path (a collection, or a bureau-level row such as a
@@ -274,6 +280,14 @@ COLLECTION_EXPECT = {
     ("web.review_queue", "GET"): {200, 403},
     ("web.review_queue", "POST"): {404},
     ("web.appeal_queue", "GET"): {200},
+    # The ranking's xlsx export: the page's rows in scope. The boards (看板): bureau roles and inspectors
+    # (their clusters' schools), school admins refused; an unlock request of B's is not found.
+    ("web.rankings_export", "GET"): {200},
+    ("web.board_hazards", "GET"): {200, 403},
+    ("web.board_vetoes", "GET"): {200, 403},
+    ("web.board_awaiting", "GET"): {200, 403},
+    ("web.unlock_requests", "GET"): {200, 403},
+    ("web.unlock_requests", "POST"): {404},
 }
 
 B_MARKERS: tuple[str, ...] = (

@@ -15,7 +15,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
-from service.core.timeutil import local
+from service.core.timeutil import local, today_shanghai
 from service.db import db
 from service.evaluations.models import RATER_GROUP_LABELS, Evaluation
 from service.excel import common as c
@@ -34,6 +34,7 @@ from service.org.models import Cluster, School
 from service.periods.models import Period
 from service.reports import operations as reports
 from service.reports.models import REPORT_STATE_LABELS, MonthlyReport
+from service.reports.status import SCHOOL_MONTH_STATUS_LABELS, status_by_school
 from service.staff.models import StaffMember
 
 COMPLETENESS_LABELS = {"missing": "未提交", "draft": "草稿", "on_time": "按时", "late": "逾期"}
@@ -234,14 +235,16 @@ def export_report(report: MonthlyReport) -> bytes:
 
 
 def export_completeness(period: Period) -> bytes:
-    """Every active school in the caller's scope with its report status for ``period``."""
+    """Every active school in the caller's scope with its report status for ``period`` (the last column:
+    the status label of service/reports/status.py, never 缺报 before the lock)."""
     clusters = dict(db.session.execute(select(Cluster.id, Cluster.name)).all())
     wb = Workbook()
     ws = wb.active
     ws.title = "填报情况"
-    headers = ["学校代码", "学校名称", "片区", "状态", "月报状态", "首次提交时间（北京时间）"]
+    headers = ["学校代码", "学校名称", "片区", "状态", "月报状态", "首次提交时间（北京时间）", "月度状况"]
     ws.append(headers)
-    for i, width in enumerate([12, 24, 14, 10, 12, 22], start=1):
+    statuses = status_by_school(period, today=today_shanghai())
+    for i, width in enumerate([12, 24, 14, 10, 12, 22, 12], start=1):
         ws.cell(row=1, column=i).font = Font(bold=True)
         ws.cell(row=1, column=i).fill = HEADER_FILL
         ws.column_dimensions[c.col(i)].width = width
@@ -256,6 +259,7 @@ def export_completeness(period: Period) -> bytes:
                 COMPLETENESS_LABELS[row.status],
                 _zh(REPORT_STATE_LABELS, row.state),
                 _time(row.first_submitted_at),
+                SCHOOL_MONTH_STATUS_LABELS[statuses[row.school_id]][0],
             ],
         )
     return _save(wb)

@@ -7,12 +7,13 @@ header is bureau-level and holds no school's numbers (counts only), so every rol
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from service.core.labels import label
-from service.core.timeutil import api_timestamp
+from service.core.timeutil import api_timestamp, today_shanghai
 from service.db import db
 from service.org.models import SCHOOL_TYPE_LABELS, Cluster, School, SchoolType
 from service.periods.models import Period
@@ -26,6 +27,7 @@ from service.rankings.models import (
     RankingSnapshot,
 )
 from service.rankings.operations import current_snapshot
+from service.reports.status import school_statuses, status_by_school, status_label
 from service.scoring.explain import num
 
 SORTS = ("rank", "score", "school", "movement")
@@ -146,6 +148,44 @@ def entry_dicts(entries: list[RankingEntry], *, sensitivity: bool = False) -> li
     return out
 
 
+def peer_groups_of(snapshot: RankingSnapshot) -> list[str]:
+    """The peer groups the snapshot's entries in scope fall into (the page's filter choices)."""
+    return list(
+        db.session.scalars(
+            select(RankingEntry.peer_group)
+            .where(RankingEntry.snapshot_id == snapshot.id)
+            .distinct()
+            .order_by(RankingEntry.peer_group)
+        )
+    )
+
+
+def with_month_status(
+    snapshot: RankingSnapshot, rows: list[dict[str, Any]], *, today: date
+) -> list[dict[str, Any]]:
+    """``rows`` (from :func:`entry_dicts`) with the label a person reads for a month's missing entry.
+
+    The engine's ``missing`` only means "no accepted report (yet)"; the entry keeps that status (the
+    API and the snapshot are unchanged), but its ``status_label`` becomes the report's status -
+    待审核, 已退回, 未到截止, 逾期未报 or 缺报 (service/reports/status.py) - and ``month_status`` names it.
+    One query for every school of the month; terms and years are left as they are (数据不足 is theirs).
+    """
+    if snapshot.kind is not RankingKind.MONTH or not snapshot.period_ids:
+        return rows
+    if not any(row["status"] == EntryStatus.MISSING.value for row in rows):
+        return rows
+    period = db.session.get(Period, snapshot.period_ids[0])
+    if period is None:
+        return rows
+    statuses = status_by_school(period, today=today)
+    for row in rows:
+        status = statuses.get(row["school_id"])
+        if row["status"] == EntryStatus.MISSING.value and status is not None:
+            row["month_status"] = status.value
+            row["status_label"] = status_label(status)
+    return rows
+
+
 def latest_snapshot(kind: RankingKind) -> RankingSnapshot | None:
     """The current snapshot of the latest month, term or year that ranks somebody.
 
@@ -211,6 +251,17 @@ def current_entries_of_school(school_id: int) -> list[dict[str, Any]]:
 
 def school_trend(school_id: int, *, months: int = 6) -> list[dict[str, Any]]:
     """The school's last ``months`` monthly rankings, oldest first: its composite, band, rank and
-    movement month by month (the dashboard's trend; a plain list, no chart)."""
-    rows = [e for e in current_entries_of_school(school_id) if e["kind"] == RankingKind.MONTH.value]
-    return rows[-months:]
+    movement month by month (the dashboard's trend; a plain list, no chart). A month the engine lists
+    as missing carries the report's status label (service/reports/status.py), as on the ranking page."""
+    rows = [e for e in current_entries_of_school(school_id) if e["kind"] == RankingKind.MONTH.value][-months:]
+    missing = {e["key"]: e for e in rows if e["status"] == EntryStatus.MISSING.value}
+    if missing:  # a missing month reads as its report's status (待审核, 未到截止, ...), as in the ranking
+        months_of = [and_(Period.year == int(k[:4]), Period.month == int(k[5:])) for k in missing]
+        periods = {p.code: p.id for p in db.session.scalars(select(Period).where(or_(*months_of)))}
+        statuses = school_statuses(school_id, list(periods.values()), today=today_shanghai())
+        for key, row in missing.items():
+            status = statuses.get(periods.get(key, -1))
+            if status is not None:
+                row["month_status"] = status.value
+                row["status_label"] = status_label(status)
+    return rows

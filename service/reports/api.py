@@ -14,6 +14,7 @@ from service.core.errors import DomainError
 from service.core.lookup import get_or_404
 from service.core.pagination import paginate
 from service.core.schemas import PageArgs
+from service.core.timeutil import today_shanghai
 from service.core.types import utcnow
 from service.db import db
 from service.org.models import School
@@ -29,6 +30,7 @@ from service.reports.schemas import (
     ReportOut,
     TransitionOut,
 )
+from service.reports.status import status_by_school
 from tenants import current_scope
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="月报 Monthly reports")
@@ -131,4 +133,9 @@ class Completeness(MethodView):
     @blp.response(200, CompletenessRow(many=True))
     def get(self, args: dict[str, Any]) -> Any:
         """Which schools in scope submitted the period's report, on time or late, and which did not."""
-        return operations.completeness(get_or_404(Period, args["period_id"]))
+        period = get_or_404(Period, args["period_id"])
+        statuses = status_by_school(period, today=today_shanghai())
+        return [
+            {**row._mapping, "month_status": statuses[row.school_id].value}
+            for row in operations.completeness(period)
+        ]

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from service.core.labels import label
 from service.core.schemas import Timestamp
 from service.reports.models import REPORT_STATE_LABELS, ReportState
+from service.reports.status import status_label
 
 
 class ReportOut(Schema):
@@ -62,3 +63,10 @@ class CompletenessRow(Schema):
     state = fields.Enum(ReportState, by_value=True, allow_none=True)
     first_submitted_at = Timestamp(allow_none=True)
     status = fields.String(metadata={"description": "missing | draft | on_time | late"})
+    month_status = fields.String(
+        metadata={
+            "description": "accepted | submitted | returned | overdue | missing | not_due "
+            "(service/reports/status.py: never missing before the lock)"
+        }
+    )
+    month_status_label = fields.Function(lambda r: status_label(r["month_status"]))

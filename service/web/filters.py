@@ -47,3 +47,9 @@ def register_filters(app: Any) -> None:
         return value.isoformat() if value else "—"
 
     app.add_template_global(maybe_url, "maybe_url")
+
+    from service.reports.status import STATUS_BADGES, SchoolMonthStatus, status_label
+
+    # The status label of a school-month (service/reports/status.py) and its badge colour.
+    app.add_template_global(status_label, "month_status_label")
+    app.add_template_global(lambda status: STATUS_BADGES[SchoolMonthStatus(status)], "month_status_class")

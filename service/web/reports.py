@@ -30,6 +30,7 @@ from service.periods.operations import list_periods
 from service.reports import checklist
 from service.reports import operations as reports
 from service.reports.models import TRANSITIONS, MonthlyReport
+from service.reports.status import status_by_school
 from service.scoring.freshness import score_card
 from service.web.filters import maybe_url
 from service.web.forms import flatten, rollback
@@ -60,10 +61,13 @@ def report_list() -> Any:
     period_id = request.args.get("period_id", type=int) or (periods[0].id if periods else None)
     period = next((p for p in periods if p.id == period_id), None)
     rows = reports.completeness(period) if period is not None else []
+    statuses = status_by_school(period, today=today_shanghai()) if period is not None else {}
     own = []
     if current_user.role is Role.SCHOOL_ADMIN:
         own = list(db.session.scalars(reports.list_reports()))
-    return render_template("reports/list.html", periods=periods, period=period, rows=rows, own=own)
+    return render_template(
+        "reports/list.html", periods=periods, period=period, rows=rows, own=own, statuses=statuses
+    )
 
 
 @bp.route("/reports/<int:report_id>")

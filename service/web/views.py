@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from service.accounts import operations as accounts
 from service.accounts.models import ROLE_LABELS, Role
+from service.cockpit.operations import COCKPIT_ROLES, first_screen
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
@@ -146,7 +147,9 @@ def switch_language(code: str) -> Any:
 @login_required
 def dashboard() -> Any:
     """Who you are and what you can see: the schools of your scope, by cluster; a school admin's
-    page starts with the month's work (:func:`_school_home`)."""
+    page starts with the month's work (:func:`_school_home`), the bureau's and an inspector's with the
+    first screen of the cockpit (:func:`service.cockpit.operations.first_screen`; ``?month=`` picks the
+    completeness table's month)."""
     schools = list(db.session.scalars(org.list_schools()))
     clusters = {c.id: c for c in db.session.scalars(org.list_clusters())}
     by_cluster: dict[int, list[School]] = {}
@@ -155,9 +158,11 @@ def dashboard() -> Any:
     staff_count = db.session.scalar(select(func.count()).select_from(StaffMember)) or 0
     warning_count = db.session.scalar(select(func.count()).select_from(CertificateWarning)) or 0
     scope = current_scope()
-    home = None
+    home = cockpit = None
     if current_user.role is Role.SCHOOL_ADMIN and scope.single_school_id is not None:
         home = _school_home(scope.single_school_id)
+    elif current_user.role in COCKPIT_ROLES:  # the bureau's first screen (service/cockpit)
+        cockpit = first_screen(today_shanghai(), month=request.args.get("month"))
     return render_template(
         "dashboard.html",
         scope=scope,
@@ -167,6 +172,7 @@ def dashboard() -> Any:
         staff_count=staff_count,
         warning_count=warning_count,
         home=home,
+        cockpit=cockpit,
     )
 
 
