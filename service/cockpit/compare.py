@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -88,16 +89,18 @@ class PickerRow:
 
 
 def picker(q: str, selected: Sequence[int]) -> list[PickerRow]:
-    """The schools of the scope whose code or name contains ``q`` (all of them without ``q``), and the
-    selected ones whatever ``q`` says - one query, by code."""
+    """The active schools of the scope whose code or name contains ``q`` (all of them without ``q``),
+    and the selected ones whatever ``q`` says - one query, by code. A school no longer active can still
+    be compared by its id (its history stays), it is only not offered."""
     stmt = select(School, Cluster.name).join(Cluster, Cluster.id == School.cluster_id).order_by(School.code)
+    offered: Any = School.active.is_(True)
     q = q.strip()
     if q:
         pattern = f"%{_escape_like(q)}%"
-        match = or_(School.code.ilike(pattern, escape="\\"), School.name.ilike(pattern, escape="\\"))
-        stmt = stmt.where(or_(match, School.id.in_(list(selected) or [0])))
-    else:
-        stmt = stmt.where(School.active.is_(True) | School.id.in_(list(selected) or [0]))
+        offered = offered & or_(
+            School.code.ilike(pattern, escape="\\"), School.name.ilike(pattern, escape="\\")
+        )
+    stmt = stmt.where(or_(offered, School.id.in_(list(selected) or [0])))
     return [
         PickerRow(s.id, s.code, s.name, cluster, s.id in selected) for s, cluster in db.session.execute(stmt)
     ]
