@@ -477,6 +477,7 @@ def test_school_b_is_unreachable_from_a(app: Any, b_records: District, actor: st
         "cluster_id": d.cluster_2.id,
         "report_id": d.report_b_id,
         "period_id": 1,
+        "school": d.school_b.id,  # the compare page's name for a school id (GET /compare?school=…)
     }
     failures: list[str] = []
     for endpoint, method, _rule in _routes(app):
@@ -964,5 +965,15 @@ BODIES.update(
         # no file, and a token that names nothing: B's report id must answer 404 before either is read
         ("web.report_excel_upload", "POST"): lambda d: {},
         ("web.report_excel_confirm", "POST"): lambda d: {"token": "matrix", "action": "confirm"},
+    }
+)
+
+
+# --- the compare page (service/cockpit/compare_views.py) --------------------------------------------------
+
+COLLECTION_EXPECT.update(
+    {
+        # ?school=<B>: an inspector of A's cluster is told B does not exist; school admins may not compare
+        ("web.compare", "GET"): {403, 404},
     }
 )

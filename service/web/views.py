@@ -15,17 +15,19 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from service.accounts import operations as accounts
-from service.accounts.models import ROLE_LABELS, Role
+from service.accounts.models import BUREAU_ROLES, ROLE_LABELS, Role
+from service.cockpit import charts
 from service.cockpit.operations import COCKPIT_ROLES, first_screen
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
-from service.core.timeutil import today_shanghai
+from service.core.timeutil import now_shanghai, today_shanghai
 from service.db import db
 from service.extensions import limiter
 from service.hazards.operations import overdue_by_school
 from service.inspections.models import GRADE_LABELS, INSPECTION_KIND_LABELS, INSPECTION_MODE_LABELS
 from service.org import operations as org
+from service.org import profile as school_profile
 from service.org.models import CANTEEN_MODE_LABELS, SCHOOL_TYPE_LABELS, Cluster, School
 from service.periods.models import Period
 from service.rankings.listing import school_trend
@@ -43,6 +45,7 @@ from service.staff.models import (
     StaffVeto,
 )
 from service.staff.operations import list_staff, warning_days
+from service.web.filters import maybe_url
 from tenants import current_scope
 
 bp = Blueprint("web", __name__)
@@ -223,6 +226,7 @@ def school_detail(school_id: int) -> Any:
     )
     return render_template(
         "school.html",
+        **_profile_context(school),
         school=school,
         staff=sorted(staff, key=lambda m: (not m.active, m.id)),
         warnings=warnings,
@@ -234,6 +238,29 @@ def school_detail(school_id: int) -> Any:
         months=_recent_months(school.id),
         warning_days=warning_days(),
     )
+
+
+def _profile_context(school: School) -> dict[str, Any]:
+    """The school page's blocks (service/org/profile.py) and its score-and-rank chart. The audit trail
+    is for the bureau and the school's own admin; inspectors read the records, not who changed them."""
+    reads_audit = current_user.role in BUREAU_ROLES or current_user.role is Role.SCHOOL_ADMIN
+    data = school_profile.profile(school, today=today_shanghai(), now=now_shanghai(), with_audit=reads_audit)
+    rows = data.history
+    chart = charts.score_and_rank(
+        [r.period.code for r in rows],
+        [charts.point(r.score.composite) if r.score and r.score.scored else None for r in rows],
+        [r.rank.rank_overall if r.rank else None for r in rows],
+        [r.rank.rank_peer if r.rank else None for r in rows],
+    )
+    return {
+        "profile": data,
+        "history_chart": chart,
+        "has_scores": any(r.score and r.score.scored for r in rows),
+        "compare_url": maybe_url("web.compare", school=school.id)
+        if current_user.role is not Role.SCHOOL_ADMIN
+        else None,
+        **school_profile.PAGE_LABELS,
+    }
 
 
 def _recent_months(school_id: int, *, limit: int = 6) -> list[dict[str, Any]]:
