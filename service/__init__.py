@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_domain_errors(app)
     app.after_request(add_pagination_headers)
 
+    from service.accounts import views as _account_pages  # noqa: F401 - adds the 设置 › users pages
     from service.accounts.api import blp as accounts_api
     from service.appeals import views as _appeal_pages  # noqa: F401 - adds the 申诉 pages
     from service.appeals.api import blp as appeals_api
@@ -74,17 +75,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.inspections import views as _inspection_pages  # noqa: F401 - adds the 检查 pages
     from service.inspections.api import blp as inspections_api
     from service.jobs.api import blp as jobs_api
+    from service.org import views as _org_pages  # noqa: F401 - adds the 设置 › schools and clusters pages
     from service.org.api import blp as org_api
+    from service.periods import views as _period_pages  # noqa: F401 - adds the 设置 › periods pages
     from service.periods.api import blp as periods_api
     from service.rankings.api import blp as rankings_api
     from service.reports import review_views as _review_pages  # noqa: F401 - adds the 审核 queue
     from service.reports.api import blp as reports_api
+    from service.rubrics import views as _rubric_pages  # noqa: F401 - adds the 设置 › rubrics pages
     from service.rubrics.api import blp as rubrics_api
+    from service.rules import views as _rule_pages  # noqa: F401 - adds the 设置 › rules pages
     from service.scoring.api import blp as scoring_api
     from service.staff import views as _staff_pages  # noqa: F401 - adds the 后勤人员 roster pages
     from service.staff.api import blp as staff_api
     from service.web import rankings as _ranking_pages  # noqa: F401 - adds the 排名 pages to web_bp
     from service.web import reports as _report_pages  # noqa: F401 - adds the 月报 pages to web_bp
+    from service.web import settings as _settings_pages  # noqa: F401 - adds the 设置 landing page
     from service.web.views import bp as web_bp
 
     api.init_app(app)

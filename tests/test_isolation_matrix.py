@@ -47,6 +47,7 @@ OTHER_PARAMS = {
     "snapshot_id": 1,
     "job_id": 1,
     "round_id": 1,  # a published commendation round (bureau-level) holding B's award
+    "cluster_id": 1,  # bureau-level (cluster 1 holds A and C; the settings pages are the bureau's)
 }
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -214,6 +215,74 @@ BODIES: dict[tuple[str, str], Any] = {
     ("web.staff_veto_withdraw", "POST"): lambda d: {},
     ("web.open_report", "POST"): lambda d: {},
     ("excel.ReportUpload", "POST"): lambda d: None,  # no file: B's report id must answer 404 first
+    # The settings pages (设置): the bureau admin's; B's user or school in the path → 404 first.
+    ("web.rubric_new_version", "POST"): lambda d: {"note": "矩阵"},
+    ("web.rubric_version", "POST"): lambda d: {
+        "note": "矩阵",
+        "section-0-code": "A",
+        "section-0-max_points": "5",
+    },
+    ("web.rubric_item_new", "POST"): lambda d: {"section_code": "A", "code": "A9", "text": "矩阵测试项"},
+    ("web.rubric_item_edit", "POST"): lambda d: {
+        "section_code": "A",
+        "code": "A1",
+        "text": "矩阵",
+        "deduction": "3",
+    },
+    ("web.rubric_item_delete", "POST"): lambda d: {},
+    ("web.rubric_item_move", "POST"): lambda d: {"direction": "down"},
+    ("web.rubric_publish", "POST"): lambda d: {"digest": "x"},
+    ("web.settings_scoring_rules", "POST"): lambda d: {
+        "area_weights.canteen": "0",
+        "area_weights.safety": "0",
+        "area_weights.staff": "100",
+        "spot_weight_percent": "70",
+        "late_deduction": "2",
+        "credibility_gap": "15",
+        "bands.A": "90",
+        "bands.B": "75",
+        "bands.C": "60",
+        "max_missing_months.term": "1",
+        "max_missing_months.year": "1",
+        "sensitivity_shift": "10",
+        "confirm": "1",
+        "base_version": "0",
+    },
+    ("web.settings_commendation_rules", "POST"): lambda d: {
+        "near_miss_points": "50",
+        "confirm": "1",
+        "base_version": "0",
+    },
+    ("web.settings_periods", "POST"): lambda d: {"year": "2026", "month": "12"},
+    ("web.settings_period", "POST"): lambda d: {"deadline": "2099-01-01", "lock_days": "3"},
+    ("web.settings_user_new", "POST"): lambda d: {
+        "username": "intruder",
+        "display_name": "入侵者",
+        "role": "school_admin",
+        "school_id": str(d.school_b.id),
+        "password": "long-enough-1",
+    },
+    ("web.settings_user", "POST"): lambda d: {"display_name": "被改名", "role": "inspector", "school_id": ""},
+    ("web.settings_user_password", "POST"): lambda d: {"mode": "set", "password": "new-password-1"},
+    ("web.settings_user_active", "POST"): lambda d: {"active": "0"},
+    ("web.settings_school_new", "POST"): lambda d: {
+        "code": "SX",
+        "name": "新学校",
+        "type": "primary",
+        "canteen_mode": "none",
+        "cluster_id": str(d.cluster_2.id),
+    },
+    ("web.settings_school_edit", "POST"): lambda d: {
+        "code": "SB",
+        "name": "被改名的乙小学",
+        "type": "primary",
+        "canteen_mode": "none",
+        "cluster_id": str(d.cluster_2.id),
+    },
+    ("web.settings_cluster_new", "POST"): lambda d: {"code": "C9", "name": "入侵片区"},
+    ("web.settings_cluster_edit", "POST"): lambda d: {"code": "C1", "name": "被改名片区"},
+    ("org.Clusters", "POST"): lambda d: {"code": "C9", "name": "入侵片区"},
+    ("org.ClusterItem", "PATCH"): lambda d: {"name": "被改名片区", "supervisor_id": None},
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
@@ -288,7 +357,37 @@ COLLECTION_EXPECT = {
     ("web.board_awaiting", "GET"): {200, 403},
     ("web.unlock_requests", "GET"): {200, 403},
     ("web.unlock_requests", "POST"): {404},
+    # Clusters are bureau-level: everyone reads one, only the bureau admin adds or changes them.
+    ("org.Clusters", "POST"): {403},
+    ("org.ClusterItem", "GET"): {200},
+    ("org.ClusterItem", "PATCH"): {403},
 }
+# The settings pages (设置) are the bureau's: a school admin or an inspector is refused every one
+# without a school-owned id (those with B's user or school answer 404 above).
+for _endpoint in (
+    "web.settings",
+    "web.settings_rubrics",
+    "web.rubric_new_version",
+    "web.rubric_version",
+    "web.rubric_item_new",
+    "web.rubric_item_edit",
+    "web.rubric_item_delete",
+    "web.rubric_item_move",
+    "web.rubric_publish",
+    "web.settings_rules",
+    "web.settings_scoring_rules",
+    "web.settings_commendation_rules",
+    "web.settings_periods",
+    "web.settings_period",
+    "web.settings_users",
+    "web.settings_user_new",
+    "web.settings_schools",
+    "web.settings_school_new",
+    "web.settings_cluster_new",
+    "web.settings_cluster_edit",
+):
+    for _method in ("GET", "POST"):
+        COLLECTION_EXPECT[(_endpoint, _method)] = {403}
 
 B_MARKERS: tuple[str, ...] = (
     "乙小学",

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from service.accounts import operations
 from service.accounts.auth import ensure_role, roles_required
 from service.accounts.models import Role, User
-from service.accounts.passwords import hash_password
 from service.accounts.schemas import MeOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
 from service.core.errors import NotFound
 from service.core.lookup import get_or_404
@@ -88,13 +87,11 @@ class UserItem(MethodView):
     @blp.arguments(UserPatch)
     @blp.response(200, UserOut)
     def patch(self, data: dict[str, Any], user_id: int) -> Any:
-        """Change an account (bureau admin): name, contact, active flag, password."""
+        """Change an account (bureau admin): name, contact, active flag, password, role and scope
+        (``school_id`` for a school admin, ``cluster_ids`` for an inspector). A deactivated account
+        can no longer log in and its tokens stop working; the last active bureau admin stays (409)."""
         user = get_or_404(User, user_id)
         ensure_role(Role.BUREAU_ADMIN)
-        if "password" in data:
-            operations.validate_password(data["password"])
-            user.password_hash = hash_password(data.pop("password"))
-        for key, value in data.items():
-            setattr(user, key, value)
+        operations.update_user(user, data)
         db.session.commit()
         return user

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.audit.models import Audited
 from service.core.types import TZDateTime, str_enum, utcnow
 from service.db import Base
 from tenants import TenantOwned
@@ -54,9 +55,15 @@ inspector_clusters = Table(
 )
 
 
-class User(TenantOwned, Base):
+class User(Audited, TenantOwned, Base):
+    """An account. Audited like the records it changes: who created it, changed its role or scope,
+    reset its password or deactivated it (the hash itself is never written to the trail, and the
+    login time is noise)."""
+
     __tablename__ = "users"
     __tenant_nullable__ = True
+    __audit_exclude__ = frozenset({"last_login_at"})
+    __audit_redact__ = frozenset({"password_hash"})
     __table_args__ = (
         UniqueConstraint("school_id", "id"),
         CheckConstraint(

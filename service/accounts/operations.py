@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.accounts.models import ApiToken, Role, User
 from service.accounts.passwords import hash_password, needs_rehash, verify_password
-from service.core.errors import DomainError
+from service.audit.trail import record_change
+from service.core.errors import Conflict, DomainError
 from service.core.types import utcnow
 from service.db import db
 from service.org.models import Cluster, School
@@ -20,6 +22,10 @@ from tenants import TenantScope, use_scope
 
 TOKEN_PREFIX = "hq_"
 MIN_PASSWORD_LENGTH = 8
+# Temporary passwords: no look-alike characters (0/O, 1/l/I), read out or typed from a note.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_PASSWORD_GROUPS = 4  # 4 groups of 4: 56^16, about 93 bits
+USER_FIELDS = ("display_name", "email", "phone")
 # Unknown usernames still pay for one hash, so response time does not reveal which names exist.
 _DUMMY_HASH = hash_password("timing-equaliser-not-a-password")
 
@@ -80,11 +86,7 @@ def create_user(
     phone: str = "",
 ) -> User:
     """Create an account. School admins need a school; inspectors get their clusters."""
-    errors: dict[str, list[str]] = {}
-    if role is Role.SCHOOL_ADMIN and school_id is None:
-        errors["school_id"] = [_("A school admin must belong to a school.")]
-    if role is not Role.SCHOOL_ADMIN and school_id is not None:
-        errors["school_id"] = [_("Only school admins belong to a school.")]
+    errors = _role_errors(role, school_id)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = [_("This username is taken.")]
     try:
@@ -103,14 +105,97 @@ def create_user(
         phone=phone,
     )
     if role is Role.INSPECTOR:
-        ids = list(cluster_ids)
-        clusters = db.session.scalars(select(Cluster).where(Cluster.id.in_(ids))).all()
-        if len(clusters) != len(set(ids)):
-            raise DomainError({"cluster_ids": [_("Unknown cluster.")]})
-        user.clusters = list(clusters)
+        user.clusters = _clusters(cluster_ids)
     db.session.add(user)
     db.session.flush()
+    if user.clusters:
+        record_change(db.session, user, {"cluster_ids": [[], [c.id for c in user.clusters]]})
     return user
+
+
+def generate_password() -> str:
+    """A strong temporary password for a reset, shown once to the bureau admin (``abcd-EFGH-…``)."""
+    groups = ("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(_PASSWORD_GROUPS))
+    return "-".join(groups)
+
+
+def set_password(user: User, password: str) -> User:
+    """Give an account a new password (a reset by the bureau admin); only its argon2 hash is stored."""
+    validate_password(password)
+    user.password_hash = hash_password(password)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, data: Mapping[str, Any]) -> User:
+    """Change an account: details, active flag, password, role and scope (school or clusters).
+
+    The same rules as :func:`create_user` for role and school. A role without clusters loses them, a
+    role without a school leaves it. Refused with 409 when it would leave the district without an
+    active bureau admin (nobody could manage accounts any more).
+    """
+    role = data.get("role", user.role)
+    school_id = data.get("school_id", user.school_id)
+    if role is not Role.SCHOOL_ADMIN and "school_id" not in data:
+        school_id = None  # a school admin who becomes an inspector leaves the school
+    errors = _role_errors(role, school_id)
+    if "password" in data:
+        try:
+            validate_password(data["password"])
+        except DomainError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise DomainError(errors)
+    active = data.get("active", user.active)
+    if user.role is Role.BUREAU_ADMIN and user.active and (role is not Role.BUREAU_ADMIN or not active):
+        _ensure_another_admin(user, "role" if role is not Role.BUREAU_ADMIN else "active")
+    before = [c.id for c in user.clusters]
+    if role is Role.INSPECTOR and "cluster_ids" in data:
+        user.clusters = _clusters(data["cluster_ids"])
+    elif role is not Role.INSPECTOR:
+        user.clusters = []
+    for key in USER_FIELDS:
+        if key in data:
+            setattr(user, key, data[key])
+    if "password" in data:
+        user.password_hash = hash_password(data["password"])
+    user.role, user.school_id, user.active = role, school_id, active
+    db.session.flush()
+    after = [c.id for c in user.clusters]
+    if sorted(after) != sorted(before):
+        record_change(db.session, user, {"cluster_ids": [before, after]})
+    return user
+
+
+def _role_errors(role: Role, school_id: int | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if role is Role.SCHOOL_ADMIN and school_id is None:
+        errors["school_id"] = [_("A school admin must belong to a school.")]
+    if role is not Role.SCHOOL_ADMIN and school_id is not None:
+        errors["school_id"] = [_("Only school admins belong to a school.")]
+    if school_id is not None and db.session.scalar(select(School.id).where(School.id == school_id)) is None:
+        errors["school_id"] = [_("Unknown school.")]
+    return errors
+
+
+def _clusters(cluster_ids: Iterable[int]) -> list[Cluster]:
+    ids = list(cluster_ids)
+    clusters = db.session.scalars(select(Cluster).where(Cluster.id.in_(ids)).order_by(Cluster.code)).all()
+    if len(clusters) != len(set(ids)):
+        raise DomainError({"cluster_ids": [_("Unknown cluster.")]})
+    return list(clusters)
+
+
+def _ensure_another_admin(user: User, field: str) -> None:
+    """409 unless another active bureau admin remains. The rows are locked (PostgreSQL), so two admins
+    demoting each other at the same moment cannot both succeed."""
+    others = db.session.scalars(
+        select(User.id)
+        .where(User.role == Role.BUREAU_ADMIN, User.active.is_(True), User.id != user.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise Conflict({field: [_("This is the last active bureau admin; appoint another one first.")]})
 
 
 # --- personal API tokens ---------------------------------------------------------------------------

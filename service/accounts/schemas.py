@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from service.accounts.models import ROLE_LABELS, Role
 from service.core.labels import label
-from service.core.schemas import Timestamp
+from service.core.schemas import Timestamp, email_field
 
 
 class UserOut(Schema):
@@ -36,16 +36,21 @@ class UserIn(Schema):
     password = fields.String(required=True, load_only=True)
     school_id = fields.Integer(load_default=None, allow_none=True)
     cluster_ids = fields.List(fields.Integer(), load_default=list)
-    email = fields.Email(load_default="")
+    email = email_field(load_default="")
     phone = fields.String(load_default="", validate=validate.Length(max=30))
 
 
 class UserPatch(Schema):
+    """What the bureau admin changes on an account: details, role and scope, active flag, password."""
+
     display_name = fields.String(validate=validate.Length(min=1, max=64))
-    email = fields.Email()
+    email = email_field()
     phone = fields.String(validate=validate.Length(max=30))
     active = fields.Boolean()
     password = fields.String(load_only=True)
+    role = fields.Enum(Role, by_value=True)
+    school_id = fields.Integer(allow_none=True)
+    cluster_ids = fields.List(fields.Integer())
 
 
 class TokenIn(Schema):

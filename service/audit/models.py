@@ -22,10 +22,12 @@ from tenants import TenantOwned
 class Audited:
     """Mixin: changes to rows of this model are recorded in ``audit_entries``.
 
-    ``__audit_exclude__`` names columns whose changes are noise (timestamps the system maintains).
+    ``__audit_exclude__`` names columns whose changes are noise (timestamps the system maintains);
+    ``__audit_redact__`` names secrets (a password hash): that they changed is recorded, never the value.
     """
 
     __audit_exclude__: frozenset[str] = frozenset()
+    __audit_redact__: frozenset[str] = frozenset()
 
 
 class AuditAction(enum.StrEnum):

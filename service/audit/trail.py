@@ -67,6 +67,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+REDACTED = "***"
+
+
+def _shown(obj: Any, key: str, value: Any) -> Any:
+    """A column's value as the trail keeps it: a redacted column only says whether there is one."""
+    if key in type(obj).__audit_redact__:
+        return None if value is None else REDACTED
+    return _plain(value)
+
+
 def _columns(obj: Any) -> list[str]:
     excluded = type(obj).__audit_exclude__
     return [c.key for c in inspect(obj).mapper.column_attrs if c.key not in excluded]
@@ -99,7 +109,7 @@ def _record(session: Session, flush_context: Any) -> None:
                 _entry(
                     obj,
                     AuditAction.INSERT,
-                    {k: [None, _plain(state.attrs[k].value)] for k in _columns(obj)},
+                    {k: [None, _shown(obj, k, state.attrs[k].value)] for k in _columns(obj)},
                 )
             )
     for obj in session.dirty:
@@ -112,7 +122,7 @@ def _record(session: Session, flush_context: Any) -> None:
                     before = hist.deleted[0] if hist.deleted else None
                     after = hist.added[0] if hist.added else None
                     if before != after:
-                        changes[key] = [_plain(before), _plain(after)]
+                        changes[key] = [_shown(obj, key, before), _shown(obj, key, after)]
             if changes:
                 rows.append(_entry(obj, AuditAction.UPDATE, changes))
     if rows:
@@ -124,5 +134,18 @@ def _record_delete(mapper: Any, connection: Any, obj: Any) -> None:
     """Deletes are recorded row by row as they are flushed - including orphans a cascade removes,
     which never appear in ``session.deleted``."""
     state = inspect(obj)
-    changes = {k: [_plain(state.attrs[k].loaded_value), None] for k in _columns(obj)}
+    changes = {k: [_shown(obj, k, state.attrs[k].loaded_value), None] for k in _columns(obj)}
     connection.execute(insert(AuditEntry.__table__), [_entry(obj, AuditAction.DELETE, changes)])
+
+
+def record_change(session: Session, obj: Any, changes: dict[str, list[Any]]) -> None:
+    """Record a change the column history cannot see - a many-to-many collection (an inspector's
+    clusters) - as an update entry of ``obj``: ``{"cluster_ids": [[1], [1, 2]]}``."""
+    if changes:
+        session.connection().execute(
+            insert(AuditEntry.__table__), [_entry(obj, AuditAction.UPDATE, _plain_changes(changes))]
+        )
+
+
+def _plain_changes(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {k: [_plain(before), _plain(after)] for k, (before, after) in changes.items()}

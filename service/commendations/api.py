@@ -17,7 +17,6 @@ answers 409.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +43,7 @@ from service.commendations.schemas import (
     RoundOut,
     RulesIn,
     RulesOut,
+    json_ready,
 )
 from service.core.errors import Conflict, NotFound
 from service.core.lookup import get_or_404
@@ -109,21 +109,10 @@ class Rules(MethodView):
         """Change the rules (bureau admin): stored as a new version; earlier rounds keep theirs."""
         ensure_role(Role.BUREAU_ADMIN)
         version, settings = operations.update_rules(
-            _json_ready(data["settings"]), note=data["note"], user=_user()
+            json_ready(data["settings"]), note=data["note"], user=_user()
         )
         db.session.commit()
         return {"version": version, "settings": settings}
-
-
-def _json_ready(value: Any) -> Any:
-    """Loaded settings back to JSON values (decimals stay strings, as the defaults keep them)."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 @blp.route("/rounds")

@@ -99,6 +99,17 @@ class RulesIn(Schema):
         raise ValidationError(_dotted(error.messages))
 
 
+def json_ready(value: Any) -> Any:
+    """Loaded settings back to JSON values (decimals stay strings, as the defaults keep them)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 class RulesOut(Schema):
     version = fields.Integer(metadata={"description": "0 = the shipped defaults"})
     settings = fields.Dict()

@@ -55,6 +55,21 @@ class Range(validate.Range):
         return str(_l("Must be at most %(max)s.", max=self.max))
 
 
+class EmailAddress(validate.Email):
+    """``validate.Email`` whose message is translated when the error is raised (``fields.Email`` takes
+    only a plain string, so its message would always be English)."""
+
+    def _format_error(self, value: object) -> str:
+        return str(_l("Not a valid email address."))
+
+
+def email_field(**kwargs: Any) -> fields.String:
+    """An email address (at most 120 characters, the column's size), refused in the user's language."""
+    return fields.String(
+        validate=[validate.Length(max=120), EmailAddress()], metadata={"format": "email"}, **kwargs
+    )
+
+
 class Timestamp(fields.DateTime):
     """Every datetime the API outputs: ISO 8601 in Beijing time with its UTC offset (``+08:00``).
 

@@ -14,8 +14,16 @@ from service.core.pagination import paginate
 from service.core.schemas import PageArgs
 from service.db import db
 from service.org import operations
-from service.org.models import School
-from service.org.schemas import ClusterOut, SchoolIn, SchoolListArgs, SchoolOut, SchoolPatch
+from service.org.models import Cluster, School
+from service.org.schemas import (
+    ClusterIn,
+    ClusterOut,
+    ClusterPatch,
+    SchoolIn,
+    SchoolListArgs,
+    SchoolOut,
+    SchoolPatch,
+)
 
 blp = Blueprint("org", __name__, url_prefix="/api/v1", description="片区与学校 Clusters and schools")
 
@@ -27,6 +35,32 @@ class Clusters(MethodView):
     def get(self, page: dict[str, Any]) -> Any:
         """Clusters (片区) - every role sees the list."""
         return paginate(operations.list_clusters(), **page)
+
+    @roles_required(Role.BUREAU_ADMIN)
+    @blp.arguments(ClusterIn)
+    @blp.response(201, ClusterOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a cluster, optionally with its supervisor (an active inspector) - bureau admin."""
+        cluster = operations.create_cluster(data)
+        db.session.commit()
+        return cluster
+
+
+@blp.route("/clusters/<int:cluster_id>")
+class ClusterItem(MethodView):
+    @blp.response(200, ClusterOut)
+    def get(self, cluster_id: int) -> Any:
+        return get_or_404(Cluster, cluster_id)
+
+    @blp.arguments(ClusterPatch(partial=True))
+    @blp.response(200, ClusterOut)
+    def patch(self, data: dict[str, Any], cluster_id: int) -> Any:
+        """Rename a cluster or assign its supervisor, who is given the cluster to inspect (bureau admin)."""
+        cluster = get_or_404(Cluster, cluster_id)
+        ensure_role(Role.BUREAU_ADMIN)
+        operations.update_cluster(cluster, data)
+        db.session.commit()
+        return cluster
 
 
 @blp.route("/schools")

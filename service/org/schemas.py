@@ -13,7 +13,20 @@ class ClusterOut(Schema):
     id = fields.Integer()
     code = fields.String()
     name = fields.String()
+    supervisor_id = fields.Integer(allow_none=True)
     supervisor_name = fields.Function(lambda c: c.supervisor.display_name if c.supervisor else None)
+
+
+class ClusterIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    name = fields.String(required=True, validate=validate.Length(min=2, max=80))
+    supervisor_id = fields.Integer(
+        load_default=None, allow_none=True, metadata={"description": "an active inspector's user id"}
+    )
+
+
+class ClusterPatch(ClusterIn):
+    """Every field optional on update (the API instantiates it with ``partial=True``)."""
 
 
 class SchoolOut(Schema):

@@ -277,6 +277,24 @@ def update_item(item: RubricItem, data: Mapping[str, Any]) -> RubricItem:
     return item
 
 
+def move_item(item: RubricItem, offset: int) -> RubricItem:
+    """Move an item ``offset`` places within its section (-1: up, +1: down) of a draft.
+
+    The section's items are numbered 1..n in the new order, each through :func:`update_item` (the
+    API's ``PATCH {"position": n}``); at either end nothing moves.
+    """
+    ensure_draft(item.section.version)
+    items = sorted(item.section.items, key=lambda i: (i.position, i.id))
+    index = items.index(item)
+    target = index + offset
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    for position, other in enumerate(items, start=1):
+        if other.position != position:
+            update_item(other, {"position": position})
+    return item
+
+
 def delete_item(item: RubricItem) -> None:
     version = item.section.version
     ensure_draft(version)

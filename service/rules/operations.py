@@ -34,6 +34,16 @@ def current(kind: RuleKind) -> tuple[int, dict[str, Any]]:
     return row.version, _merge(settings, row.settings)
 
 
+def with_defaults(kind: RuleKind, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored ``settings`` read over the shipped defaults, as :func:`current` reads the newest."""
+    return _merge(copy.deepcopy(DEFAULTS[kind]), settings)
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied key by key (nested settings merged, not replaced)."""
+    return _merge(copy.deepcopy(dict(base)), changes)
+
+
 def history(kind: RuleKind) -> list[RuleSet]:
     return list(db.session.scalars(select(RuleSet).where(RuleSet.kind == kind).order_by(RuleSet.version)))
 
