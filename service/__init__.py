@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.appeals import views as _appeal_pages  # noqa: F401 - adds the 申诉 pages
     from service.appeals.api import blp as appeals_api
     from service.audit.api import blp as audit_api
+    from service.bulletins import views as _bulletin_pages  # noqa: F401 - 通报/成绩单 previews; registers renderers
     from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages
     from service.commendations.api import blp as commendations_api
     from service.evaluations import views as _evaluation_pages  # noqa: F401 - adds the staff grid
