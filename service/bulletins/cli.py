@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from service.bulletins import operations, render, workbooks
@@ -43,7 +44,8 @@ def _write(out: Path, document: render.Document, pdf: bytes, xlsx: bytes) -> lis
 def bulletin_summary(b: operations.Bulletin, lang: str) -> str:
     c = b.content
     t = render._picker(lang)
-    head = render.number_label(b) if b.issue else "draft (not issued: no number yet)"
+    with force_locale(lang):
+        head = render.number_label(b)
     lines = [
         f"{t(c['label'])} · {head} · snapshot {c['snapshot']['id']} (payload {c['snapshot']['payload_hash'][:12]})",
         render.summary_sentence(c, lang),

@@ -46,7 +46,7 @@ S = {
     "font-size:14px;line-height:1.6",
     "sheet": "max-width:760px;margin:0 auto;background:#ffffff;padding:24px 28px",
     "issuer": "text-align:center;color:#c62828;font-size:26px;font-weight:700;letter-spacing:4px;margin:0",
-    "title": "text-align:center;color:#c62828;font-size:20px;font-weight:700;letter-spacing:2px;margin:4px 0 0",
+    "title": "text-align:center;color:#c62828;font-size:20px;font-weight:700;margin:4px 0 0",
     "number": "text-align:center;color:#37474f;font-size:14px;margin:6px 0 0",
     "rule": "border:0;border-top:2px solid #c62828;margin:10px 0 16px",
     "h2": "font-size:16px;color:#1b5e20;margin:22px 0 8px;padding-bottom:3px;border-bottom:1px solid #c8e6c9",
@@ -239,6 +239,11 @@ def bulletin_document(b: Bulletin, lang: str, *, link: str = "") -> Document:
 
 def bulletin_text(b: Bulletin, lang: str, name: str) -> str:
     """The plain-text part: the summary and the top of the ranking (the PDF has the rest)."""
+    with force_locale(lang):
+        return _bulletin_text(b, lang, name)
+
+
+def _bulletin_text(b: Bulletin, lang: str, name: str) -> str:
     c, t = b.content, _picker(lang)
     s = c["summary"]
     lines = [
@@ -348,6 +353,11 @@ def report_card_document(card: dict[str, Any], lang: str, *, link: str = "") -> 
 
 def report_card_text(card: dict[str, Any], lang: str) -> str:
     """The plain-text part: the school's own figures (the district ranking is in the HTML and PDF)."""
+    with force_locale(lang):
+        return _report_card_text(card, lang)
+
+
+def _report_card_text(card: dict[str, Any], lang: str) -> str:
     t = _picker(lang)
     r = card["rank"]
     lines = [f"{card['school']['name']} · {_('Monthly report card')} · {t(card['label'])}", ""]
