@@ -15,6 +15,7 @@ the same tables, every text cell neutralised against formula injection.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,8 +45,9 @@ S = {
     "body": "margin:0;padding:0;background:#f4f6f8;color:#263238;"
     "font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC','Helvetica Neue',Arial,sans-serif;"
     "font-size:14px;line-height:1.6",
-    "sheet": "max-width:760px;margin:0 auto;background:#ffffff;padding:24px 28px",
-    "issuer": "text-align:center;color:#c62828;font-size:26px;font-weight:700;letter-spacing:4px;margin:0",
+    "sheet": "max-width:760px;margin:0 auto;background:#ffffff;padding:20px",
+    "issuer": "text-align:center;color:#c62828;font-size:26px;font-weight:700;margin:0",
+    "spaced": "letter-spacing:4px",
     "title": "text-align:center;color:#c62828;font-size:20px;font-weight:700;margin:4px 0 0",
     "number": "text-align:center;color:#37474f;font-size:14px;margin:6px 0 0",
     "rule": "border:0;border-top:2px solid #c62828;margin:10px 0 16px",
@@ -54,10 +56,8 @@ S = {
     "p": "margin:6px 0",
     "muted": "color:#607d8b;font-size:12px",
     "table": "border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px",
-    "th": "border:1px solid #cfd8dc;background:#eceff1;padding:4px 6px;text-align:left;font-weight:600;"
-    "white-space:nowrap",
-    "thr": "border:1px solid #cfd8dc;background:#eceff1;padding:4px 6px;text-align:right;font-weight:600;"
-    "white-space:nowrap",
+    "th": "border:1px solid #cfd8dc;background:#eceff1;padding:4px 6px;text-align:left;font-weight:600",
+    "thr": "border:1px solid #cfd8dc;background:#eceff1;padding:4px 6px;text-align:right;font-weight:600",
     "td": "border:1px solid #cfd8dc;padding:4px 6px;vertical-align:top",
     "tdr": "border:1px solid #cfd8dc;padding:4px 6px;text-align:right;white-space:nowrap;vertical-align:top",
     "tdn": "border:1px solid #cfd8dc;padding:4px 6px;white-space:nowrap;vertical-align:top",
@@ -79,7 +79,7 @@ BAND_STYLE = {
 }
 PDF_CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm;
-  @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #78909c; } }
+  @bottom-center { content: counter(page); font-size: 9pt; color: #78909c; } }
 body { font-family: "Noto Sans CJK SC", sans-serif !important; background: #ffffff !important; font-size: 10pt; }
 table { page-break-inside: auto; } tr { page-break-inside: avoid; } thead { display: table-header-group; }
 h2 { page-break-after: avoid; }
@@ -308,7 +308,7 @@ def summary_sentence(c: dict[str, Any], lang: str) -> str:
             )
         )
         if s.get("vetoed"):
-            parts.append(_("%(n)s schools are under a veto.", n=s["vetoed"]))
+            parts.append(_("Schools under a veto: %(n)s.", n=s["vetoed"]))
     sep = "" if lang != "en" else " "
     return sep.join(parts)
 
@@ -401,7 +401,30 @@ def pdf(document: Document) -> bytes:
             pdf=True,
             **document.context,
         )
-    return HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_CSS)])
+    html, classes = classed(html)
+    return HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_CSS + classes)])
+
+
+_STYLE_ATTR = re.compile(r' style="([^"]*)"')
+
+
+def classed(html: str) -> tuple[str, str]:
+    """The email's inline styles as classes of one stylesheet, for WeasyPrint.
+
+    The email needs ``style`` attributes (mail clients drop ``<style>``), but WeasyPrint parses every
+    attribute on its own: a card has a few hundred cells and a few dozen distinct styles, and parsing
+    them once instead of per cell takes most of the CSS time out of a PDF. Same rules, same look.
+    """
+    names: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        style = match.group(1)
+        name = names.setdefault(style, f"s{len(names)}")
+        return f' class="{name}"'
+
+    out = _STYLE_ATTR.sub(replace, html)
+    sheet = "\n".join(f".{name} {{ {style} }}" for style, name in names.items())
+    return out, sheet
 
 
 def message(

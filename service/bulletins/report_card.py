@@ -34,7 +34,7 @@ from service.periods.models import Period
 from service.rankings.listing import current_entries_of_school
 from service.rankings.models import RankingEntry, RankingKind
 from service.rankings.operations import current_snapshot
-from service.scoring.explain import explain, period_by_code
+from service.scoring.explain import explain, num, period_by_code
 from service.scoring.models import SchoolMonthScore
 from tenants import TenantScope, use_scope
 
@@ -53,27 +53,36 @@ def _entry(snapshot_id: int, school_id: int) -> RankingEntry | None:
 
 
 def _lost_points(explanation: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Every item the school lost points on, inspection by inspection (set-aside ones left out)."""
+    """The items the school lost points on, one line per item: in which inspections (kind and mode,
+    how many), how many times, how many points in all; set-aside inspections left out. Biggest first."""
     if not explanation:
         return []
-    out = []
+    items: dict[tuple[str, str], dict[str, Any]] = {}
     for ins in explanation["inspections"]:
         if ins["excluded"]:
             continue
+        where = _kind_mode(ins)
         for section in ins["sections"]:
             for item in section["items_deducted"]:
-                out.append(
+                line = items.setdefault(
+                    (ins["kind"], item["code"]),
                     {
-                        "inspection": pair(*_kind_mode(ins)),
-                        "inspected_on": ins["inspected_on"],
-                        "section": pair(section["name"], section["name_en"]),
                         "code": item["code"],
                         "text": pair(item["text"], item["text_en"]),
                         "kind": item["kind"],
-                        "occurrences": item["occurrences"],
-                        "points_off": item["points_off"],
-                    }
+                        "found_in": {},
+                        "occurrences": 0,
+                        "points_off": Decimal(0),
+                    },
                 )
+                seen = line["found_in"].setdefault(where[0], {"label": pair(*where), "count": 0})
+                seen["count"] += 1
+                line["occurrences"] += max(int(item["occurrences"] or 0), 1)
+                line["points_off"] += Decimal(item["points_off"])
+    out = sorted(items.values(), key=lambda x: (-x["points_off"], x["code"]))
+    for line in out:
+        line["found_in"] = list(line["found_in"].values())
+        line["points_off"] = num(line["points_off"])
     return out
 
 

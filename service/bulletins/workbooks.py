@@ -195,19 +195,20 @@ def report_card_xlsx(card: dict[str, Any], lang: str) -> bytes:
         _sheet(
             wb,
             _("Points lost"),
-            [_("Inspection type"), _("Date"), _("Item"), _("Requirement"), _("Times"), _("Points off")],
+            [_("Item"), _("Requirement"), _("Found in"), _("Times"), _("Points off")],
             (
                 [
-                    t(p["inspection"]),
-                    p["inspected_on"],
                     p["code"],
                     t(p["text"]),
+                    "; ".join(
+                        t(f["label"]) + (f" ×{f['count']}" if f["count"] > 1 else "") for f in p["found_in"]
+                    ),
                     p["occurrences"],
                     p["points_off"],
                 ]
                 for p in card["lost_points"]
             ),
-            (18, 12, 8, 50, 8, 10),
+            (8, 50, 24, 8, 10),
         )
         _sheet(
             wb,
