@@ -233,7 +233,7 @@ def bulletin_document(b: Bulletin, lang: str, *, link: str = "") -> Document:
         }
         html = _render("bulletins/bulletin.html", lang, img=lambda cid: f"cid:{cid}", pdf=False, **context)
         text = bulletin_text(b, lang, name)
-    stem = f"{name}-{b.number[0]}-{b.number[1]:02d}" if b.number else f"{name}-{c['key']}-draft"
+    stem = f"{name} {context['doc']['title']} {c['key']} {context['doc']['number']}"
     return Document(subject, subject, html, text, images, stem, "bulletins/bulletin.html", context, lang)
 
 
