@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.appeals import views as _appeal_pages  # noqa: F401 - adds the 申诉 pages
     from service.appeals.api import blp as appeals_api
     from service.audit.api import blp as audit_api
+    from service.bulletins import views as _bulletin_pages  # noqa: F401 - 通报/成绩单 previews; registers renderers
     from service.cockpit import compare_views as _compare_pages  # noqa: F401 - adds the 对比 page
     from service.cockpit import views as _cockpit_pages  # noqa: F401 - adds the 看板 boards
     from service.commendations import views as _commendation_pages  # noqa: F401 - adds the 表彰 pages

@@ -7,6 +7,7 @@ houqin users create-admin         the bureau's first admin
 houqin users add / schools add / clusters add
 houqin demo                       embedded demo: SQLite, eager Celery, seeded district, web UI
 houqin rank 2026-03 / explain S001 2026-03 / jobs show ID   rankings (service/rankings/cli.py)
+houqin bulletin preview 2026-03 [--school S001] [--lang en] [--out DIR] / bulletin issue 2026-03
 houqin run / houqin shell         Flask's own
 """
 
@@ -27,6 +28,7 @@ from werkzeug.serving import run_simple
 from service import create_app, migrate, seeding
 from service.accounts.models import Role
 from service.accounts.operations import create_user
+from service.bulletins.cli import bulletin_cli
 from service.commendations.cli import commendations_cli
 from service.config import INSTANCE_DIR, InsecureSecretKey
 from service.core.errors import DomainError
@@ -297,6 +299,7 @@ cli.add_command(demo)
 for _command in RANKING_COMMANDS:  # houqin rank / explain / jobs show
     cli.add_command(_command)
 cli.add_command(commendations_cli)
+cli.add_command(bulletin_cli)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from service.accounts.models import ApiToken, Role, User, inspector_clusters
 from service.appeals.models import InspectionAppeal, InspectionAppealTransition
 from service.audit import trail  # noqa: F401 - records changes of Audited models on flush
 from service.audit.models import AuditEntry
+from service.bulletins.models import BulletinIssue
 from service.commendations.models import CommendationCandidate, CommendationCertificate, CommendationRound
 from service.db import Base, HouqinSession
 from service.evaluations.models import Evaluation, EvaluationRating  # also registers the submission check
@@ -37,6 +38,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "BulletinIssue",
     "Bureau",
     "CanteenMode",
     "CanteenMonthlyFacts",

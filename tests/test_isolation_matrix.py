@@ -1076,3 +1076,17 @@ COLLECTION_EXPECT.update(
         ("web.compare", "GET"): {403, 404},
     }
 )
+
+
+# --- bulletins and report cards (service/bulletins/views.py) --------------------------------------------
+
+# A report card's month (bureau-level, ranked by b_records); B's school id in the path → 404.
+OTHER_PARAMS["period"] = "2025-03"
+COLLECTION_EXPECT.update(
+    {
+        # the bulletin names every school: bureau roles only
+        ("web.bulletin_preview", "GET"): {403},
+        ("web.bulletin_pdf", "GET"): {403},
+        ("web.bulletin_xlsx", "GET"): {403},
+    }
+)

@@ -1,0 +1,140 @@
+"""Chart images for the emails and PDFs, drawn on the server (mail clients run no JavaScript).
+
+matplotlib's object API on the Agg canvas (no pyplot, no global figure state: safe in a worker that
+renders many cards), labels in the recipient's language with Debian's Noto CJK font
+(``fonts-noto-cjk``). Every chart's numbers are also in a table beside it in the document. PNGs are
+small (about 20-30 kB) and deterministic for the same numbers (no timestamp in the file).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager
+
+FONT_FAMILIES = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
+BAND_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#c62828"}
+PREVIOUS_COLOUR = "#b0bec5"
+LINE_COLOUR = "#1b5e20"
+MEAN_COLOUR = "#78909c"
+DPI = 100
+
+
+def _font() -> FontProperties:
+    available = {f.name for f in fontManager.ttflist}
+    return FontProperties(family=[f for f in FONT_FAMILIES if f in available] or ["sans-serif"], size=10)
+
+
+def _png(fig: Figure) -> bytes:
+    out = io.BytesIO()
+    # No Software/creation-time metadata: the same numbers give the same bytes.
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _style(ax, font: FontProperties) -> None:  # type: ignore[no-untyped-def]
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for label in ax.get_xticklabels() + ax.get_yticklabels():
+        label.set_fontproperties(font)
+    ax.tick_params(colors="#37474f")
+
+
+def band_chart(
+    bands: dict[str, int],
+    previous: dict[str, int] | None,
+    *,
+    title: str,
+    this_label: str,
+    previous_label: str,
+    y_label: str,
+) -> bytes:
+    """Schools per band (A-D) this period, beside the previous period's when there is one."""
+    font = _font()
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.add_subplot()
+    names = list(bands)
+    xs = range(len(names))
+    width = 0.38 if previous else 0.6
+    offset = width / 2 if previous else 0
+    if previous:
+        prev_bars = ax.bar(
+            [x - offset for x in xs],
+            [previous.get(n, 0) for n in names],
+            width,
+            color=PREVIOUS_COLOUR,
+            label=previous_label,
+        )
+        ax.bar_label(prev_bars, fontproperties=font, color="#546e7a", padding=2)
+    bars = ax.bar(
+        [x + offset for x in xs],
+        [bands[n] for n in names],
+        width,
+        color=[BAND_COLOURS.get(n, LINE_COLOUR) for n in names],
+        label=this_label,
+    )
+    ax.bar_label(bars, fontproperties=font, padding=2)
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel(y_label, fontproperties=font)
+    ax.set_title(title, fontproperties=font, loc="left", color="#263238")
+    top = max([*bands.values(), *(previous or {}).values(), 1])
+    ax.set_ylim(0, top * 1.25 + 0.5)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    if previous:
+        ax.legend(prop=font, frameon=False, loc="upper right")
+    _style(ax, font)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def trend_chart(
+    keys: Sequence[str],
+    scores: Sequence[float | None],
+    means: Sequence[float | None],
+    *,
+    title: str,
+    score_label: str,
+    mean_label: str,
+) -> bytes:
+    """A school's monthly composite (and the district mean where a bulletin published one)."""
+    font = _font()
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.add_subplot()
+    xs = list(range(len(keys)))
+    pts = [(x, s) for x, s in zip(xs, scores, strict=True) if s is not None]
+    if pts:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=LINE_COLOUR, label=score_label)
+        for x, s in pts:
+            ax.annotate(
+                f"{s:.1f}",
+                (x, s),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontproperties=font,
+                color=LINE_COLOUR,
+            )
+    mpts = [(x, m) for x, m in zip(xs, means, strict=True) if m is not None]
+    if mpts:
+        ax.plot(
+            [p[0] for p in mpts],
+            [p[1] for p in mpts],
+            linestyle="--",
+            marker=".",
+            color=MEAN_COLOUR,
+            label=mean_label,
+        )
+    values = [v for _x, v in pts + mpts]
+    low = min(values) if values else 60.0
+    ax.set_ylim(max(0.0, min(low - 8, 60.0)), 100 + 4)
+    ax.set_xticks(xs, list(keys))
+    ax.set_xlim(-0.5, max(len(keys) - 0.5, 0.5))
+    ax.set_title(title, fontproperties=font, loc="left", color="#263238")
+    ax.grid(axis="y", color="#eceff1")
+    if pts or mpts:
+        ax.legend(prop=font, frameon=False, loc="lower left")
+    _style(ax, font)
+    fig.tight_layout()
+    return _png(fig)
