@@ -64,7 +64,7 @@ def test_ranking_sorted_and_printed_and_the_hazard_board(
     assert "sort=score" in page.url
     page.locator("th a[data-sort=score]").click()  # again: lowest first
     page.wait_for_load_state()
-    codes = page.locator("[data-testid=ranking] tbody tr td:nth-child(3)").all_inner_texts()
+    codes = page.locator("[data-testid=ranking] tbody tr td[data-col=code]").all_inner_texts()
     assert codes == ["SC", "SB", "SA"]
     shot(page, "ranking-sorted", full_page=False)
     page.emulate_media(media="print")

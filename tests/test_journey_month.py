@@ -517,10 +517,9 @@ def test_c_spot_inspection_return_fix_resubmit_accept_and_the_ranking(
     inspector.goto(f"{base}/rankings?kind=month&key={month.code}")  # the month's own address, the same table
     inspector.wait_for_selector("[data-testid=ranking]")
     sa = inspector.locator("[data-testid=ranking] tbody tr", has_text="甲小学")
-    cells = sa.locator("td")
-    assert cells.nth(0).inner_text() == "1"  # the only school with an accepted month
-    assert cells.nth(4).inner_text() == str(expected)
-    assert cells.nth(5).inner_text() == "A"
+    assert sa.locator("td[data-col=rank]").inner_text() == "1"  # the only school with an accepted month
+    assert sa.locator("td[data-col=score]").inner_text() == str(expected)
+    assert sa.locator("td[data-col=band]").inner_text() == "A"
     shot(inspector, "month-c-ranking")
     inspector.context.close()
 

@@ -396,16 +396,7 @@ def test_ranking_print_layout_and_compare_checkboxes(app: Any, database: Any, au
     assert "2026年9月 · 学校后勤综合排名" in title[:400]
     assert f"打印日期 2026-11-21 · 评分规则第 {version} 版" in title[:600]
     assert "rankings.css" in text
-    assert 'name="school"' not in text  # no compare page in this build: no checkboxes
-    # with the compare page registered (engineer C2's web.compare), ticked schools go to /compare?school=..
-    from service import create_app
-    from tests.conftest import test_config
-
-    other = create_app(test_config(database))
-    other.add_url_rule("/compare", endpoint="web.compare", view_func=lambda: "compare")
-    client = other.test_client()
-    login(client, "official")
-    text = client.get("/rankings", query_string={"kind": "month", "key": "2026-09"}).get_data(as_text=True)
+    # the compare page is registered: ticked schools go to /compare?school=..
     assert '<form id="compare-form" method="get" action="/compare"' in text
     assert text.count('form="compare-form" name="school"') == 3 and 'data-testid="compare-selected"' in text
 

@@ -41,7 +41,8 @@ def test_each_role_finds_its_entry_points_in_the_menu(app: Any, district: Distri
     assert 'data-testid="user-menu"' in school and 'href="/account/tokens"' in school
     for reviewer in ("inspector", "admin"):
         menu = _menu(app, reviewer)
-        assert 'href="/review"' in menu and 'href="/appeals"' in menu and 'href="/hazards"' in menu
-        assert 'href="/schools"' in menu
+        # the district's hazards, incidents and appeals sit in the 看板 (boards) dropdown
+        assert 'href="/review"' in menu and 'href="/appeals"' in menu and 'href="/boards/hazards"' in menu
+        assert 'href="/incidents"' in menu and 'href="/schools"' in menu
     official = _menu(app, "official")
     assert 'href="/review"' not in official and 'href="/appeals"' in official

@@ -56,7 +56,8 @@ def test_appeal_decided_by_a_different_inspector(
 
     # a second inspector of the cluster decides it
     other = login(browser, live_server, "inspector2", viewport=LAPTOP)
-    other.click("#main-menu >> text=申诉")
+    other.click("[data-testid=nav-boards] >> text=看板")  # appeals sit in the boards dropdown
+    other.click(".dropdown-menu.show >> text=申诉")
     other.wait_for_selector("[data-testid=appeal-queue] [data-testid=appeal-row]")
     assert "甲小学" in other.inner_text("[data-testid=appeal-queue]")
     shot(other, "appeal-queue")
