@@ -140,7 +140,7 @@ def test_who_sees_the_jobs_page(app: Any, district: District, month: Month) -> N
 def test_recompute_a_month_from_the_browser(app: Any, district: District, month: Month) -> None:
     web = app.test_client()
     login(web, "admin")
-    assert '<a class="nav-link" href="/jobs">后台任务</a>' in web.get("/").get_data(as_text=True)
+    assert '<a class="nav-link" href="/jobs">任务</a>' in web.get("/").get_data(as_text=True)
     resp = web.post("/jobs/recompute", data={"period": month.code})
     assert resp.status_code == 303
     run_url = resp.headers["Location"]

@@ -164,12 +164,19 @@ def _round_page(
     # A rejection without a reason is refused for every ticked line alike: said once, at the comment.
     comment = next((errors["comment"] for _cand, errors in refused if "comment" in errors), None)
     comment_errors = {"comment": comment} if comment else {}
-    summary = [
+    summary = [] if not comment else [(None, m) for m in comment]
+    summary += [
         (_who(cand) if cand is not None else None, message)
         for cand, errors in refused
-        for messages in errors.values()
+        for field, messages in errors.items()
+        if field != "comment"
         for message in messages
     ]
+    by_line = {
+        cand.id: {f: m for f, m in errors.items() if f != "comment"}
+        for cand, errors in refused
+        if cand is not None
+    }
     return render_template(
         "commendations/round.html",
         round=row,
@@ -183,7 +190,7 @@ def _round_page(
         school_side=_school_side(),
         shown=shown,
         who=_who,
-        refused={cand.id: errors for cand, errors in refused if cand is not None},
+        refused={cid: errors for cid, errors in by_line.items() if errors},
         refusal_summary=summary,
         bulk=bulk or {"ids": set(), "comment": ""},
         bulk_errors={**form_errors, **comment_errors},
