@@ -190,10 +190,24 @@ def test_a_queued_run_polls_and_refusals_sit_beside_the_month(
 # --- a real worker ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def same_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start the worker's application clock where this process's clock is now (HOUQIN_NOW), not at the
+    suite's fixed instant: the line compares instants written by the two processes."""
+    from service.core.timeutil import CLOCK_ENV, utcnow
+
+    monkeypatch.setenv(CLOCK_ENV, utcnow().isoformat())
+
+
 @pytest.mark.worker
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_heartbeat_on_a_real_worker(database: Any, district: District, worker: dict) -> None:  # noqa: F811
+def test_heartbeat_on_a_real_worker(
+    same_clock: None,
+    database: Any,
+    district: District,
+    worker: dict,  # noqa: F811
+) -> None:
     """Sent from here as beat would send it (the send is recorded at once), run by a celery worker."""
     from service import create_app
 
@@ -226,8 +240,7 @@ def test_heartbeat_on_a_real_worker(database: Any, district: District, worker: d
         time.sleep(0.3)
     assert heartbeat._aware(ran.sent_at) == sent_at  # the send time travelled in the task's arguments
     assert worker["queue"] in ran.detail  # the worker's name (-n <queue>@host)
-    # The worker process runs its own pinned clock (HOUQIN_NOW, started when it started): judge the
-    # line just after both instants rather than on either process's clock.
+    # Both clocks started at the same instant (same_clock); the worker's lags by its start-up time.
     now = max(sent_at, heartbeat._aware(ran.seen_at)) + timedelta(seconds=5)
     state = _status(app, now)
     assert state.ok, state.warnings
