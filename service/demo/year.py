@@ -268,19 +268,20 @@ D_SAFETY = (
     ("F1", "本学期未开展疏散演练 / no evacuation drill this term", (1, 1)),
 )
 EXIT_BLOCKED = ("B1", "东侧安全出口上锁 / east emergency exit locked", (1, 1))
+# Their standing safety problems recur on every check: logged as a hazard less often than a new one.
 WEAK_SCHOOLS: dict[str, Weakness] = {
-    "S002": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04),
-    "S017": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04),
-    "S022": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04),
-    "S021": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07),
-    "S030": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07),
+    "S002": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S017": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S022": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S021": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07, hazard_share=0.06),
+    "S030": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07, hazard_share=0.06),
     "S028": Weakness(
         "D",
         D_CANTEEN,
         D_SAFETY,
         staff_offset=0.08,
         exit_blocked=0.5,
-        hazard_share=0.35,
+        hazard_share=0.12,
         hazard_fates=(("on_time", 0.25), ("late", 0.3), ("open", 0.45)),
     ),
 }
