@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.inspections import facts_views as _facts_pages  # noqa: F401 - adds the canteen facts page
     from service.inspections import views as _inspection_pages  # noqa: F401 - adds the 检查 pages
     from service.inspections.api import blp as inspections_api
+    from service.jobs import views as _job_pages  # noqa: F401 - adds the 后台任务 page
     from service.jobs.api import blp as jobs_api
     from service.org import views as _org_pages  # noqa: F401 - adds the 设置 › schools and clusters pages
     from service.org.api import blp as org_api

@@ -13,7 +13,7 @@ from service.hazards.models import Hazard, HazardTransition
 from service.incidents.models import Incident
 from service.incidents.vetoes import Veto
 from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionItemResult
-from service.jobs.models import JobRun, JobRunLog
+from service.jobs.models import Heartbeat, JobRun, JobRunLog
 from service.org.models import Bureau, CanteenMode, Cluster, School, SchoolType
 from service.periods.models import Period, UnlockRequest
 from service.rankings.models import RankingEntry, RankingSnapshot
@@ -51,6 +51,7 @@ __all__ = [
     "EvaluationRating",
     "Hazard",
     "HazardTransition",
+    "Heartbeat",
     "Incident",
     "Inspection",
     "InspectionAppeal",

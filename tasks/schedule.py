@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
+from service.jobs.heartbeat import BEAT_EVERY, HEARTBEAT_EXPIRES, HEARTBEAT_TASK
 from tenants import TenantScope
 
 BEAT_SCHEDULE = {
@@ -18,5 +19,12 @@ BEAT_SCHEDULE = {
         "task": "tasks.rankings.recompute_open_periods",
         "schedule": crontab(hour=2, minute=0),
         "kwargs": {"scope": TenantScope.bureau().to_json()},
+    },
+    # The jobs page's heartbeat line (service/jobs/heartbeat.py): sent proves beat, run proves a worker.
+    "heartbeat": {
+        "task": HEARTBEAT_TASK,
+        "schedule": BEAT_EVERY.total_seconds(),
+        "kwargs": {"scope": TenantScope.bureau().to_json()},
+        "options": {"expires": HEARTBEAT_EXPIRES},
     },
 }

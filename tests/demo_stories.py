@@ -53,16 +53,20 @@ def check_opens_on(client: Any, month: str) -> None:
 
 
 def check_rankings_and_candidates(year_months: list[str]) -> None:
-    """The engine ran over the demo year: real rankings, and candidates that leave out S024."""
+    """The engine ran over the demo year: real rankings, spread across the bands, and candidates of
+    the newest ended term or year (never one still running) that leave out S024."""
     from sqlalchemy import select
 
-    from service.commendations.models import CommendationCandidate
+    from service.commendations.models import CommendationCandidate, CommendationRound
+    from service.commendations.operations import ends_on, judging_day
+    from service.core.timeutil import today_shanghai
     from service.db import db
-    from service.demo.runner import demo_school_year
+    from service.demo.runner import demo_round_target
     from service.incidents.models import Incident
     from service.incidents.vetoes import incident_date
     from service.org.models import School
     from service.periods.models import Period
+    from service.rankings.listing import latest_snapshot
     from service.rankings.models import EntryStatus, RankingKind
     from service.rankings.operations import current_snapshot, entries_of
     from service.staff.models import StaffVeto, StaffVetoKind
@@ -70,14 +74,23 @@ def check_rankings_and_candidates(year_months: list[str]) -> None:
 
     with use_scope(TenantScope.bureau()):
         codes = {s.id: s.code for s in db.session.scalars(select(School))}
-        year = current_snapshot(RankingKind.YEAR, demo_school_year())
-        assert year is not None and len(year.payload_hash) == 64
-        entries = entries_of(year)
+        today = today_shanghai()
+        target = demo_round_target()
+        assert target is not None and ends_on(target) <= today  # ended: its last month is locked
+        rounds = db.session.scalars(select(CommendationRound)).all()
+        assert [(r.kind.value, r.key) for r in rounds] == [(target.kind.value, target.key)]
+        snapshot = current_snapshot(target.kind, target.key)
+        assert snapshot is not None and len(snapshot.payload_hash) == 64
+        entries = entries_of(snapshot)
         schools = len(codes)
-        # ranked: all but S010 and S029 (a missing month each) at most - and the year may be short
+        # ranked: all but S010 and S029 (a missing month each) at most - and the period may be short
         assert schools - 2 <= sum(e.status is EntryStatus.RANKED for e in entries) <= schools
         by_code = {codes[e.school_id]: e for e in entries}
-        assert by_code["S024"].vetoed and "advanced_unit" in by_code["S024"].veto_blocks
+        incident = db.session.scalars(select(Incident)).one()
+        # S024's food poisoning bars it when it happened before the judging day (12 months' veto)
+        barred_then = incident_date(incident) <= judging_day(target, today)
+        if barred_then:
+            assert by_code["S024"].vetoed and "advanced_unit" in by_code["S024"].veto_blocks
         leaders = {
             codes[e.school_id]
             for e in entries
@@ -89,12 +102,14 @@ def check_rankings_and_candidates(year_months: list[str]) -> None:
         advanced = {codes[c.school_id] for c in qualifying if c.commendation.value == "advanced_unit"}
         assert leaders and leaders <= advanced  # every clean peer-group leader is proposed
         barred = {"advanced_unit", "trusted_canteen"}
-        assert not [c for c in qualifying if codes[c.school_id] == "S024" and c.commendation.value in barred]
+        if barred_then:
+            assert not [
+                c for c in qualifying if codes[c.school_id] == "S024" and c.commendation.value in barred
+            ]
         # The cook on duty that day carries a personal veto (test_commendations pins what it bars).
         cooks = db.session.scalars(
             select(StaffVeto).where(StaffVeto.kind == StaffVetoKind.ACCIDENT_AT_FAULT)
         ).all()
-        incident = db.session.scalars(select(Incident)).one()
         assert [(codes[v.school_id], v.occurred_on) for v in cooks] == [("S024", incident_date(incident))]
         # every month played has a ranking; each month of the year ranks somebody first
         for period in db.session.scalars(select(Period)):
@@ -102,6 +117,32 @@ def check_rankings_and_candidates(year_months: list[str]) -> None:
             assert month is not None, period.code
             if period.code in year_months:
                 assert any(e.rank_overall == 1 for e in entries_of(month)), period.code
+        # The bands tell an official something: the round's period, the newest school year and the
+        # newest month with accepted reports (the one the pages open on) each grade somebody B, C and D.
+        newest_year = latest_snapshot(RankingKind.YEAR)
+        newest_month = latest_snapshot(RankingKind.MONTH)
+        assert newest_year is not None and newest_month is not None
+        for snap in (snapshot, newest_year, newest_month):
+            check_band_spread(snap, codes)
+
+
+def check_band_spread(snapshot: Any, codes: dict[int, str]) -> None:
+    """At least one school graded B, one C and one D in ``snapshot`` (service/demo/year.py: WEAK_SCHOOLS),
+    the weak schools each in the band they are meant for, and most schools still A."""
+    from service.demo.year import WEAK_SCHOOLS
+    from service.rankings.operations import entries_of
+
+    bands: dict[str, set[str]] = {}
+    for entry in entries_of(snapshot):
+        if entry.band is not None:
+            bands.setdefault(entry.band.value, set()).add(codes[entry.school_id])
+    where = f"{snapshot.kind.value} {snapshot.key}: {bands}"
+    assert bands.get("B") and bands.get("C") and bands.get("D"), where
+    graded = {code for members in bands.values() for code in members}
+    for code, weakness in WEAK_SCHOOLS.items():
+        if code in graded:
+            assert code in bands[weakness.band], where
+    assert len(bands["A"]) > len(graded) // 2, where
 
 
 def all_rows(client: Any, url: str) -> list[dict[str, Any]]:

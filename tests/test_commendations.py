@@ -270,6 +270,14 @@ def _propose(app: Any, *, today: date = date(2026, 1, 10)) -> int:
     return rid
 
 
+def _publish(client: Any, round_id: int, headers: dict[str, str]) -> Any:
+    """Publish as the API is used: read what will be frozen, publish with its digest."""
+    preview = client.get(f"{BASE}/rounds/{round_id}/publication", headers=headers)
+    assert preview.status_code == 200, preview.get_json()
+    digest = preview.get_json()["digest"]
+    return client.post(f"{BASE}/rounds/{round_id}/publish?confirm={digest}", headers=headers)
+
+
 def _lines(app: Any, round_id: int) -> dict[tuple[str, int, int | None], dict[str, Any]]:
     """(commendation, school id, staff id) → the candidate's state and its reasons by code."""
     with app.app_context(), use_scope(TenantScope.bureau()):
@@ -937,7 +945,9 @@ def test_publish_freezes_numbers_awards_and_issues_certificates(
         headers=h,
     )
     assert client.post(publish, headers=district.headers("official")).status_code == 403
-    done = client.post(publish, headers=h)
+    unconfirmed = client.post(publish, headers=h)
+    assert unconfirmed.status_code == 409 and "confirm" in unconfirmed.get_json()["errors"]
+    done = _publish(client, rid, h)
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["state"] == "published" and done.get_json()["published_at"]
 
@@ -1023,7 +1033,7 @@ def test_school_admin_sees_only_own_awards_and_certificates(
         json={"decision": "rejected", "comment": "复核中"},
         headers=h,
     )
-    assert client.post(f"{BASE}/rounds/{rid}/publish", headers=h).status_code == 200
+    assert _publish(client, rid, h).status_code == 200
 
     ha = district.headers("admin_a")
     assert [r["id"] for r in client.get(f"{BASE}/rounds", headers=ha).get_json()] == [rid]
@@ -1103,7 +1113,7 @@ def test_certificates_stored_per_award_in_the_school_scope(app: Any, client: Any
     """Certificates are school-owned rows: in a school's scope only its own are there at all."""
     rid = _proposed_and_approved(app, client, district)
     h = district.headers("admin")
-    assert client.post(f"{BASE}/rounds/{rid}/publish", headers=h).status_code == 200
+    assert _publish(client, rid, h).status_code == 200
     with app.app_context():
         with use_scope(TenantScope.bureau()):
             assert db.session.scalar(select(func.count()).select_from(CommendationCertificate)) == 4
@@ -1165,7 +1175,7 @@ def test_certificates_are_issued_by_a_job_after_publication(
     h = district.headers("admin")
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(outbox, "dispatch", lambda name, kwargs: sent.append((name, kwargs)))
-    published = client.post(f"{BASE}/rounds/{rid}/publish", headers=h).get_json()
+    published = _publish(client, rid, h).get_json()
     assert sent == [
         ("tasks.commendations.issue_certificates", {"scope": TenantScope.bureau().to_json(), "round_id": rid})
     ]
@@ -1205,7 +1215,7 @@ def test_pages_propose_decide_and_publish(app: Any, district: District) -> None:
     login(web, "admin")
     assert 'href="/commendations">表彰</a>' in web.get("/").get_data(as_text=True)  # in the menu
     proposed = web.post("/commendations/propose", data={"kind": "term", "key": KEY})
-    assert proposed.status_code == 302
+    assert proposed.status_code == 303
     rid = int(proposed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     page = web.get(f"/commendations/{rid}").get_data(as_text=True)
     assert "2024—2025学年第二学期" in page and "甲小学" in page and "放心食堂" in page
@@ -1225,7 +1235,10 @@ def test_pages_propose_decide_and_publish(app: Any, district: District) -> None:
     for line in lines.values():
         if line["qualifies"]:
             web.post(f"/commendations/candidates/{line['id']}/decision", data={"decision": "approved"})
-    published = web.post(f"/commendations/{rid}/publish", follow_redirects=True)
+    confirm = web.get(f"/commendations/{rid}/publish").get_data(as_text=True)
+    assert "公布后不能撤销。" in confirm and "甲小学" in confirm
+    digest = confirm.split('name="confirm" value="', 1)[1].split('"', 1)[0]
+    published = web.post(f"/commendations/{rid}/publish", data={"confirm": digest}, follow_redirects=True)
     text = published.get_data(as_text=True)
     assert "已公布" in text and f"{KEY}-XJDW-001" in text
     assert web.post(f"/commendations/{rid}/publish", follow_redirects=True).status_code == 200

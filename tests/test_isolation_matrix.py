@@ -179,6 +179,17 @@ BODIES: dict[tuple[str, str], Any] = {
     ("web.commendation_propose", "POST"): lambda d: {"kind": "term", "key": "2024-2025-2"},
     ("web.commendation_decide", "POST"): lambda d: {"decision": "rejected", "comment": "矩阵测试"},
     ("web.commendation_publish", "POST"): lambda d: {},
+    ("web.commendation_decide_many", "POST"): lambda d: {
+        "candidate_id": [d.candidate_b_id],
+        "decision": "rejected",
+        "comment": "矩阵测试",
+    },
+    ("commendations.RoundDecisions", "POST"): lambda d: {
+        "candidate_ids": [d.candidate_b_id],
+        "decision": "rejected",
+        "comment": "矩阵测试",
+    },
+    ("web.jobs_recompute", "POST"): lambda d: {"period": "2025-03"},
     ("rankings.Recompute", "POST"): lambda d: {"period": "2025-03"},
     ("scoring.ScoringRules", "PUT"): lambda d: {
         "area_weights": {"canteen": "0", "safety": "0", "staff": "100"},
@@ -344,6 +355,19 @@ COLLECTION_EXPECT = {
     ("web.commendation_propose", "POST"): {403},
     ("web.commendation_round", "GET"): {200},
     ("web.commendation_publish", "POST"): {403},
+    # Bulk decisions and the confirmation before 公布: the bureau admin's; the certificate progress
+    # line is read by whoever sees the round (a school its own certificates).
+    ("web.commendation_decide_many", "POST"): {403},
+    ("web.commendation_publish", "GET"): {403},
+    ("web.commendation_certificates", "GET"): {200},
+    ("commendations.RoundDecisions", "POST"): {403},
+    ("commendations.Publication", "GET"): {403},
+    # The jobs page, its runs and the heartbeat: bureau roles only.
+    ("web.jobs", "GET"): {403},
+    ("web.jobs_recompute", "POST"): {403},
+    ("web.job_run", "GET"): {403},
+    ("web.job_progress", "GET"): {403},
+    ("jobs.Heartbeat", "GET"): {403},
     # Review (审核): reviewers see their scope's submitted reports, school admins are refused; a posted
     # report id of B's is not found. Appeals: everybody sees the appeals of their own scope.
     ("web.review_queue", "GET"): {200, 403},

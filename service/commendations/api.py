@@ -5,13 +5,16 @@ cluster's schools (tenancy), and a school admin only the approved awards of publ
 their own school - the candidate lists under review are the bureau's deliberation. Only the bureau
 admin changes anything: the rules, proposing, deciding, publishing (403 for the others).
 
-Proposing: ``POST /rounds`` with ``{kind, key}`` queues the job through the outbox and answers 202
+Proposing is for a term or year that has ended (its last month locked; 409 otherwise).
+``POST /rounds`` with ``{kind, key}`` queues the job through the outbox and answers 202
 with the round (``computed_at`` stays empty until the job has run); ``?sync=1`` computes in the request
 and answers 200 - fine for a district of a few dozen schools (the job reads one ranking snapshot and
 a handful of set-based queries). Publishing freezes the list and queues the certificate job
 (WeasyPrint takes about 0.2 s a certificate, too long for a request when hundreds of staff are
 commended); the round's ``certificates`` counts what is issued, and a certificate not rendered yet
-answers 409.
+answers 409. Publishing is confirmed: ``GET /rounds/<id>/publication`` shows what will be frozen with
+its ``digest``, and ``POST /rounds/<id>/publish?confirm=<digest>`` publishes exactly that list (409
+when the digest is missing or the list changed since).
 """
 
 from __future__ import annotations
@@ -33,10 +36,14 @@ from service.commendations import operations
 from service.commendations.export import published_workbook
 from service.commendations.models import CommendationCandidate, CommendationRound, Decision
 from service.commendations.schemas import (
+    BulkDecisionIn,
+    BulkDecisionOut,
     CandidateDecisionIn,
     CandidateListArgs,
     CandidateOut,
     ProposeArgs,
+    PublicationOut,
+    PublishArgs,
     QueuedOut,
     RoundIn,
     RoundListArgs,
@@ -173,16 +180,47 @@ class RoundCandidates(MethodView):
         return paginate(stmt, **page)
 
 
-@blp.route("/rounds/<int:round_id>/publish")
-class PublishRound(MethodView):
-    @blp.response(200, RoundOut)
-    def post(self, round_id: int) -> Any:
-        """Freeze the list (bureau admin): every qualifying candidate must be decided; numbers the
-        approved awards and queues the job that stores a certificate PDF for each (``certificates``
-        counts them). Any later change answers 409."""
+@blp.route("/rounds/<int:round_id>/decisions")
+class RoundDecisions(MethodView):
+    @blp.arguments(BulkDecisionIn)
+    @blp.response(200, BulkDecisionOut)
+    def post(self, data: dict[str, Any], round_id: int) -> Any:
+        """Approve or reject several candidates with one comment (bureau admin); each is decided on its
+        own - a refused one (not qualifying, rejected without a reason) is listed with its errors while
+        the others are decided. A candidate id not in your scope answers 404."""
         row = _round(round_id)
         ensure_role(Role.BUREAU_ADMIN)
-        operations.publish(row, user=_user(), now=utcnow())
+        cands = [_candidate(cid) for cid in dict.fromkeys(data["candidate_ids"])]
+        outcome = operations.decide_many(
+            row, cands, Decision(data["decision"]), data["comment"], user=_user(), now=utcnow()
+        )
+        db.session.commit()
+        return outcome
+
+
+@blp.route("/rounds/<int:round_id>/publication")
+class Publication(MethodView):
+    @blp.response(200, PublicationOut)
+    def get(self, round_id: int) -> Any:
+        """What publishing would freeze (bureau roles): awards and rejections per commendation, the
+        names, how many are still pending, and the ``digest`` to publish with."""
+        row = _round(round_id)
+        ensure_role(Role.BUREAU_ADMIN, Role.BUREAU_OFFICIAL)
+        return operations.publication_preview(row)
+
+
+@blp.route("/rounds/<int:round_id>/publish")
+class PublishRound(MethodView):
+    @blp.arguments(PublishArgs, location="query")
+    @blp.response(200, RoundOut)
+    def post(self, args: dict[str, Any], round_id: int) -> Any:
+        """Freeze the list (bureau admin) as confirmed: ``confirm`` is the digest of
+        ``GET …/publication``; every qualifying candidate must be decided. Numbers the approved awards
+        and queues the job that stores a certificate PDF for each (``certificates`` counts them). Any
+        later change answers 409."""
+        row = _round(round_id)
+        ensure_role(Role.BUREAU_ADMIN)
+        operations.publish(row, user=_user(), now=utcnow(), confirm=args["confirm"])
         db.session.commit()
         return row
 

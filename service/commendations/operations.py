@@ -8,16 +8,27 @@ staff member) when that candidate still qualifies, resets them when it no longer
 lines that are no longer candidates at all. A published round is frozen: proposing, deciding and
 publishing again answer 409.
 
-The judging day (``as_of``) is the period's last day - or today, when the period has not ended yet:
-vetoes in force and overdue hazards are those of that day.
+Only a term or school year that has **ended** is commended (:func:`ends_on`): its last month's period
+is locked on the clock's today. Proposing one that has not ended answers 409 - the same refusal for
+the API, the CLI, the page and the demo, since they all come through :func:`open_round`.
+
+The judging day (``as_of``) is the period's last day: vetoes in force and overdue hazards are those of
+that day.
+
+Publishing is confirmed (:func:`publication_preview`): the bureau admin is shown what will be frozen
+and publishes with the digest of that list, so a decision changed in between (by a colleague, or a
+re-proposal) refuses the publication instead of freezing a list nobody looked at.
 """
 
 from __future__ import annotations
 
 import calendar
 import copy
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,6 +48,7 @@ from service.commendations.models import (
     RoundState,
 )
 from service.core.errors import Conflict, DomainError
+from service.core.labels import label
 from service.core.outbox import enqueue_task
 from service.core.timeutil import local, today_shanghai
 from service.core.types import utcnow
@@ -45,10 +57,11 @@ from service.evaluations.models import Evaluation
 from service.hazards.operations import overdue_by_school
 from service.incidents.vetoes import Commendation, Veto, rule_label, vetoes_in_force
 from service.inspections.models import Grade, Inspection, InspectionKind, InspectionMode
-from service.periods.models import Period
+from service.periods.models import DEFAULT_LOCK_DAYS, Period, lock_date
+from service.periods.operations import default_deadline
 from service.rankings import operations as rankings
 from service.rankings.calendar import RankingTarget, parse_target
-from service.rankings.models import RankingKind
+from service.rankings.models import RankingKind, RankingSnapshot
 from service.reports.models import MonthlyReport, ReportState
 from service.rules import operations as rule_sets
 from service.rules.models import RuleKind
@@ -101,10 +114,70 @@ def target_of(kind: str, key: str) -> RankingTarget:
 
 
 def judging_day(target: RankingTarget, today: date) -> date:
-    """The period's last day, or ``today`` while the period is still running."""
+    """The period's last day (or ``today``, were it earlier - an ended period never is)."""
     year, month = target.months[-1]
     end = date(year, month, calendar.monthrange(year, month)[1])
     return min(end, today)
+
+
+# --- when a term or year has ended ----------------------------------------------------------------
+
+
+def ends_on(target: RankingTarget) -> date:
+    """The day from which the term or school year ``target`` counts as ended: the day its last
+    month's period locks (``deadline + lock_days + 1``; with the defaults the 16th of February for
+    term 1, of August for term 2 and the year).
+
+    Why the lock and not the last calendar day or the deadline: a bureau commends on final data.
+    After the month's deadline a school may still submit late until the lock, an inspector may still
+    return or accept its report, and the ranking can still move; only from the lock on does a school
+    change that month solely through an unlock request the bureau grants. (Until it is published the
+    round can be proposed again, should a granted unlock change a score.) A last month whose period
+    was never opened ends on the day it would have locked with the default deadline and grace days.
+    """
+    year, month = target.months[-1]
+    period = db.session.scalars(select(Period).where(Period.year == year, Period.month == month)).first()
+    if period is not None:
+        return period.locks_on
+    return lock_date(default_deadline(year, month), DEFAULT_LOCK_DAYS)
+
+
+def has_ended(target: RankingTarget, today: date) -> bool:
+    return today >= ends_on(target)
+
+
+def ensure_ended(target: RankingTarget, today: date) -> None:
+    """409 on ``key`` unless ``target`` has ended on ``today`` (see :func:`ends_on`)."""
+    day = ends_on(target)
+    if today < day:
+        year, month = target.months[-1]
+        raise Conflict(
+            {
+                "key": [
+                    _(
+                        "%(period)s has not ended yet: commendations are proposed once its last month "
+                        "(%(month)s) is locked, on %(day)s.",
+                        period=label({0: target.label}, 0),
+                        month=f"{year:04d}-{month:02d}",
+                        day=day.isoformat(),
+                    )
+                ]
+            }
+        )
+
+
+def ended_targets(today: date) -> list[RankingTarget]:
+    """The terms and school years with a ranking that have ended on ``today``, newest first: the one
+    whose last month is later first, and of a term and the year ending with the same month, the year
+    (the school year's round is the district's main one)."""
+    keys = db.session.execute(
+        select(RankingSnapshot.kind, RankingSnapshot.key)
+        .where(RankingSnapshot.kind.in_((RankingKind.TERM, RankingKind.YEAR)))
+        .distinct()
+    ).all()
+    targets = [parse_target(RankingKind(kind).value, key) for kind, key in keys]
+    ended = [t for t in targets if has_ended(t, today)]
+    return sorted(ended, key=lambda t: (t.months[-1], t.kind is RankingKind.YEAR), reverse=True)
 
 
 def find_round(kind: str, key: str) -> CommendationRound | None:
@@ -115,9 +188,13 @@ def find_round(kind: str, key: str) -> CommendationRound | None:
     ).one_or_none()
 
 
-def open_round(kind: str, key: str, *, user: User | None = None) -> CommendationRound:
-    """The round of ``kind``/``key``, created (empty, proposed) if it does not exist; 409 if published."""
+def open_round(
+    kind: str, key: str, *, user: User | None = None, today: date | None = None
+) -> CommendationRound:
+    """The round of ``kind``/``key``, created (empty, proposed) if it does not exist; 409 if published
+    or if the term or year has not ended on ``today`` (the clock's, by default)."""
     target = target_of(kind, key)
+    ensure_ended(target, today or today_shanghai())
     row = find_round(target.kind.value, target.key)
     if row is None:
         row = CommendationRound(
@@ -187,12 +264,13 @@ def propose(kind: str, key: str, *, user: User | None = None, today: date | None
     PostgreSQL and SQLite alike (the demo runs it on SQLite).
     """
     target = target_of(kind, key)
-    row = _lock(open_round(target.kind.value, target.key, user=user))
+    today = today or today_shanghai()
+    row = _lock(open_round(target.kind.value, target.key, user=user, today=today))
     _ensure_not_published(row)
     snapshot = rankings.current_snapshot(RankingKind(target.kind.value), target.key)
     if snapshot is None:
         raise Conflict({"key": [_("There is no ranking for this period yet; compute the ranking first.")]})
-    as_of = judging_day(target, today or today_shanghai())
+    as_of = judging_day(target, today)
     version, settings = current_rules()
     proposals = compute(target, rankings.entries_of(snapshot), settings, as_of)
     _store(row, proposals)
@@ -468,6 +546,45 @@ def decide(
     return candidate
 
 
+@dataclass
+class BulkDecision:
+    """What :func:`decide_many` did: the candidates decided, and each refused one with its errors."""
+
+    decided: list[CommendationCandidate] = field(default_factory=list)
+    refused: list[tuple[CommendationCandidate, dict[str, list[str]]]] = field(default_factory=list)
+
+
+def decide_many(
+    row: CommendationRound,
+    cands: Sequence[CommendationCandidate],
+    decision: Decision,
+    comment: str,
+    *,
+    user: User | None,
+    now: datetime,
+) -> BulkDecision:
+    """Approve or reject each of ``cands`` of round ``row`` with the same comment.
+
+    Each one goes through :func:`decide` (the rules of one decision, unchanged) in a savepoint of its
+    own, so a refusal - a near miss that does not qualify, a rejection without a reason, a candidate
+    of another round - undoes that candidate only and is reported with its errors, while the others
+    stay decided for the caller to commit (the bureau admin who ticked twenty lines expects nineteen
+    decided and to be told about the one).
+    """
+    outcome = BulkDecision()
+    for cand in cands:
+        try:
+            with db.session.begin_nested():
+                if cand.round_id != row.id:
+                    raise Conflict({"candidate_ids": [_("This candidate belongs to another round.")]})
+                decide(cand, decision, comment, user=user, now=now)
+        except DomainError as exc:
+            outcome.refused.append((cand, exc.errors))
+        else:
+            outcome.decided.append(cand)
+    return outcome
+
+
 # --- publishing ---------------------------------------------------------------------------------------
 
 CERTIFICATE_CODES = {
@@ -483,30 +600,74 @@ def certificate_number(row: CommendationRound, commendation: Commendation, seq: 
     return f"{row.key}-{CERTIFICATE_CODES[commendation]}-{seq:03d}"
 
 
-def publish(row: CommendationRound, *, user: User | None, now: datetime) -> CommendationRound:
+@dataclass
+class PublicationPreview:
+    """What publishing a round would freeze, shown for confirmation before the irreversible step.
+
+    ``digest`` identifies exactly this list (the proposal it came from and every decision); publishing
+    must quote it. ``counts`` per commendation: ``(approved, rejected)``; ``awards`` and ``rejected``
+    are the lines themselves, in list order.
+    """
+
+    digest: str
+    pending: int
+    counts: dict[Commendation, tuple[int, int]]
+    awards: list[CommendationCandidate]
+    rejected: list[CommendationCandidate]
+
+    @property
+    def total_awards(self) -> int:
+        return len(self.awards)
+
+
+def publication_preview(row: CommendationRound) -> PublicationPreview:
+    """The decided list of ``row`` as publishing would freeze it (bureau scope: every school's lines)."""
+    lines = list(db.session.scalars(candidates(row, qualifies=True)))
+    material = {
+        "round": row.id,
+        "computed_at": row.computed_at.isoformat() if row.computed_at else None,
+        "decisions": sorted([c.id, c.decision.value] for c in lines),
+    }
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    awards = [c for c in lines if c.decision is Decision.APPROVED]
+    rejected = [c for c in lines if c.decision is Decision.REJECTED]
+    counts = {
+        c: (
+            sum(1 for a in awards if a.commendation is c),
+            sum(1 for r in rejected if r.commendation is c),
+        )
+        for c in COMMENDATION_ORDER
+    }
+    pending = sum(1 for c in lines if c.decision is Decision.PENDING)
+    return PublicationPreview(digest, pending, counts, awards, rejected)
+
+
+def publish(row: CommendationRound, *, user: User | None, now: datetime, confirm: str) -> CommendationRound:
     """Freeze the round: number the approved awards and queue their certificates.
 
-    Every qualifying candidate must be decided first (409 naming how many are not). Runs in the
-    bureau scope, so it numbers every award of the district. The certificate PDFs are rendered by
-    :data:`CERTIFICATES_TASK` after the commit (:func:`issue_certificates`): a district that commends
-    hundreds of staff needs about a minute of WeasyPrint, longer than a web request may take.
+    Every qualifying candidate must be decided first (409 naming how many are not), and ``confirm``
+    must be the digest of the list as shown for confirmation (:func:`publication_preview`; 409 on
+    ``confirm`` when it is missing or the list changed since). Runs in the bureau scope, so it numbers
+    every award of the district. The certificate PDFs are rendered by :data:`CERTIFICATES_TASK` after
+    the commit (:func:`issue_certificates`): a district that commends hundreds of staff needs about a
+    minute of WeasyPrint, longer than a web request may take.
     """
     row = _lock(row)
     _ensure_not_published(row)
     if row.computed_at is None:
         raise Conflict({"round": [_("The candidates have not been proposed yet.")]})
-    pending = db.session.scalar(
-        select(func.count())
-        .select_from(CommendationCandidate)
-        .where(
-            CommendationCandidate.round_id == row.id,
-            CommendationCandidate.qualifies.is_(True),
-            CommendationCandidate.decision == Decision.PENDING,
-        )
-    )
-    if pending:
+    preview = publication_preview(row)
+    if preview.pending:
         raise Conflict(
-            {"candidates": [_("%(count)s qualifying candidates are not decided yet.", count=pending)]}
+            {"candidates": [_("%(count)s qualifying candidates are not decided yet.", count=preview.pending)]}
+        )
+    if not confirm:
+        raise Conflict(
+            {"confirm": [_("Publishing needs a confirmation: check the list to be frozen first.")]}
+        )
+    if confirm != preview.digest:
+        raise Conflict(
+            {"confirm": [_("The list has changed since it was shown for confirmation; check it again.")]}
         )
     awards = list(db.session.scalars(candidates(row, awards_only=True)))
     seq: dict[Commendation, int] = defaultdict(int)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.commendations.export import shown
@@ -232,6 +233,55 @@ class CandidateDecisionIn(Schema):
         validate=validate.OneOf((Decision.APPROVED.value, Decision.REJECTED.value)),
     )
     comment = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class BulkDecisionIn(Schema):
+    """One decision and one comment applied to each candidate named (批量审定)."""
+
+    candidate_ids = fields.List(
+        fields.Integer(),
+        required=True,
+        validate=validate.Length(min=1, error=_l("Tick the candidates to decide first.")),
+    )
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf((Decision.APPROVED.value, Decision.REJECTED.value)),
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class RefusedOut(Schema):
+    candidate_id = fields.Function(lambda r: r[0].id)
+    errors = fields.Function(lambda r: r[1])
+
+
+class BulkDecisionOut(Schema):
+    decided = fields.List(fields.Nested(CandidateOut))
+    refused = fields.List(fields.Nested(RefusedOut))
+
+
+class PublishArgs(Schema):
+    confirm = fields.String(
+        load_default="",
+        metadata={"description": "the digest of GET …/publication: the list as checked before publishing"},
+    )
+
+
+class PublicationCountOut(Schema):
+    commendation = fields.Function(lambda r: r[0].value)
+    commendation_label = fields.Function(lambda r: label(COMMENDATION_LABELS, r[0]))
+    approved = fields.Function(lambda r: r[1][0])
+    rejected = fields.Function(lambda r: r[1][1])
+
+
+class PublicationOut(Schema):
+    """What publishing would freeze; publish with ``?confirm=<digest>``."""
+
+    digest = fields.String()
+    pending = fields.Integer()
+    counts = fields.Function(lambda p: PublicationCountOut(many=True).dump(list(p.counts.items())))
+    awards = fields.List(fields.Nested(CandidateOut))
+    rejected = fields.List(fields.Nested(CandidateOut))
 
 
 class QueuedOut(Schema):

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery
 
-TASK_MODULES = ["tasks.staff", "tasks.rankings", "tasks.commendations"]
+TASK_MODULES = ["tasks.staff", "tasks.rankings", "tasks.commendations", "tasks.heartbeat"]
 LONGEST_TASK_SECONDS = 3600
 
 

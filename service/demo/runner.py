@@ -19,6 +19,7 @@ from tenants import TenantScope, use_scope
 if TYPE_CHECKING:
     from service.demo.seed import DemoLogins
     from service.demo.year import YearSummary
+    from service.rankings.calendar import RankingTarget
 
 
 def embedded_config(path: Path) -> dict[str, object]:
@@ -99,33 +100,29 @@ def rank_demo_year() -> str:
     return "\n".join(lines)
 
 
-def demo_school_year() -> str:
-    """The school year (``2025-2026``) holding most of the demo's months: the demo's data spans the
-    11 reporting months before today, so which year that is moves with the calendar."""
-    from collections import Counter
+def demo_round_target() -> RankingTarget | None:
+    """The term or school year the demo commends: the newest one that has ended on the clock's today
+    (its last month locked - service/commendations/operations.py: ends_on), a school year before the
+    term that ends with it. The demo's data spans the eleven reporting months before today, so one
+    has always ended within it; which one moves with the calendar."""
+    from service.commendations.operations import ended_targets
 
-    from sqlalchemy import select
-
-    from service.periods.models import Period
-
-    counts = Counter(
-        f"{p.year}-{p.year + 1}" if p.month >= 9 else f"{p.year - 1}-{p.year}"
-        for p in db.session.scalars(select(Period))
-    )
-    if not counts:
-        raise LookupError("the demo has no period")
-    return max(counts, key=lambda key: (counts[key], key))
+    ended = ended_targets(today_shanghai())
+    return ended[0] if ended else None
 
 
 def propose_demo_commendations() -> str:
-    """Propose the commendations of the demo's school year (the bureau then approves them in the UI)."""
+    """Propose the commendations of the demo's newest ended term or year (the bureau then decides
+    them in the UI); a term or year still running is never proposed - the same refusal as the API's."""
     from sqlalchemy import select
 
     from service.commendations import operations as commendations
     from service.commendations.models import CommendationCandidate
 
-    key = demo_school_year()
-    round_ = commendations.propose("year", key)
+    target = demo_round_target()
+    if target is None:
+        return "  表彰候选 Commendation candidates: 尚无已结束的学期或学年 / no term or year has ended yet"
+    round_ = commendations.propose(target.kind.value, target.key)
     rows = db.session.scalars(
         select(CommendationCandidate).where(
             CommendationCandidate.round_id == round_.id, CommendationCandidate.qualifies.is_(True)
@@ -135,4 +132,5 @@ def propose_demo_commendations() -> str:
     for row in rows:
         counts[str(row.commendation)] = counts.get(str(row.commendation), 0) + 1
     listed = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return f"  表彰候选 Commendation candidates {key} 学年: {listed}"
+    zh, en = target.label
+    return f"  表彰候选 Commendation candidates {zh} / {en}: {listed}"

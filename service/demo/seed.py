@@ -160,8 +160,8 @@ SCHOOLS: tuple[_SchoolSpec, ...] = (
 EXAMPLE_SCHOOL_CODES = ("S001", "S023")  # the no-canteen school is added automatically
 
 # The compact demo (``compact=True``; the test that builds the demo on many dates): the schools of the
-# login table and of every story of service/demo/year.py, a few more so that each peer group has some
-# competition, and rosters of at most COMPACT_ROSTER people. Same stories, a third of the rows.
+# login table and of every story of service/demo/year.py (the bands: S002 B, S021 C, S028 D), a few more
+# so that each peer group has some competition, and rosters of at most COMPACT_ROSTER people. Same stories, a third of the rows.
 COMPACT_SCHOOL_CODES = frozenset(
     {
         "S001",
@@ -177,6 +177,7 @@ COMPACT_SCHOOL_CODES = frozenset(
         "S024",
         "S025",
         "S027",
+        "S028",
         "S029",
     }
 )

@@ -38,6 +38,17 @@ submission checks, rubric item checks, hazard and incident rules):
   after poor visits; most are closed before their deadline, some late, and some are still open past
   their deadline at the year's end (overdue). A fix that would fall after the last month played stays
   open: the current month has no period yet, so nothing can be dated into it.
+* **Bands** (综合等级): most schools are graded A, but not all - an official comparing schools must see
+  the spread. :data:`WEAK_SCHOOLS` do worse than the everyday, month after month: S002 青山区第一小学,
+  S017 南湖小学 and S022 青山区第五初级中学 land in B (a few standing lapses: 晨检 days missed, stock on
+  the floor, visitors not logged); S021 南岗村小学 and S030 石门九年一贯制学校 in C (more of them, a dish
+  not sampled, extinguishers under pressure, makeshift wiring); S028 长岭镇杨家湾小学 in D: a very poor
+  safety record - the east exit found locked on half its checks, no lightning test, wiring, cameras and
+  night patrols neglected - whose hazards are logged often and mostly left open past their deadline.
+  The school finds its standing problems on its own checks as the inspector does on his, so a weak
+  school raises no credibility flag (that stays S014's story), and its staff are rated a little lower.
+  The inspector keeps a close eye on them: they submit on the 1st and are reviewed the next day (a
+  late month of S021's stays late), so whenever a month in progress ranks anybody it ranks them too.
 * **Food incident**: in the seventh month S024 长岭镇初级中学 (a boarding school) reports a food
   poisoning after lunch - undercooked beans, the school at fault - within the hour; the veto follows
   from the incident rules automatically, and the inspector visits unannounced the next day. The cook
@@ -161,6 +172,7 @@ SAFETY_LAPSES: tuple[tuple[str, str, tuple[int, int]], ...] = (
 )
 # Safety lapses a school may log as a hazard: item code -> (title, location, severity).
 HAZARD_PRONE: dict[str, tuple[str, str, HazardSeverity]] = {
+    "B1": ("安全出口上锁 / Emergency exit locked", "教学楼东侧安全出口", HazardSeverity.HIGH),
     "B2": ("灭火器压力不足，需更换 / Extinguishers under pressure", "教学楼各层", HazardSeverity.LOW),
     "D3": ("宿舍区私拉电线 / Improvised wiring in the dormitory", "学生宿舍楼", HazardSeverity.MEDIUM),
     "C3": ("走廊护栏松动 / Loose corridor railing", "教学楼二楼走廊", HazardSeverity.MEDIUM),
@@ -174,6 +186,105 @@ SPOT_HAZARDS: tuple[tuple[str, str, HazardSeverity], ...] = (
 )
 HAZARD_SHARE = 0.2  # share of hazard-prone safety lapses the school logs as a hazard
 HAZARD_FATES = (("on_time", 0.62), ("late", 0.16), ("open", 0.22))
+
+
+@dataclass(frozen=True)
+class Weakness:
+    """How a weak school does worse than the everyday (see "Bands" in the module docstring).
+
+    ``canteen`` and ``safety`` are standing problems found on every check of that kind - by the school
+    and by the inspector alike - on top of the everyday lapses; ``exit_blocked`` is the share of safety
+    checks that find an evacuation exit locked (a key item); ``staff_offset`` lowers the staff's level.
+    """
+
+    band: str  # the band it is meant to land in, month after month and over the year
+    canteen: tuple[tuple[str, str, tuple[int, int]], ...]
+    safety: tuple[tuple[str, str, tuple[int, int]], ...]
+    staff_offset: float
+    exit_blocked: float = 0.0
+    hazard_share: float = HAZARD_SHARE
+    hazard_fates: tuple[tuple[str, float], ...] = HAZARD_FATES
+
+
+_MORNING = "晨检记录缺{n}天 / morning health check not recorded on {n} day(s)"
+_FLOOR = "库房{n}处物品未离地存放 / {n} spot(s) of stock on the storeroom floor"
+_ACCOMPANY = "负责人陪餐记录缺{n}餐 / leader's accompanied meals not recorded ({n})"
+_DAILY_LOG = "日管控记录缺{n}天 / daily control log missing {n} day(s)"
+_CAMERA = "明厨亮灶摄像头离线 / open-kitchen camera offline"
+_VISITORS = "外来人员登记缺{n}人次 / {n} visitor(s) not registered"
+_PATROL = "夜间巡逻记录缺{n}天 / night patrol not recorded on {n} day(s)"
+_EXTINGUISHERS = "{n}具灭火器压力不足 / {n} extinguisher(s) under pressure"
+_CCTV = "{n}路监控故障 / {n} camera(s) out of order"
+B_CANTEEN = (
+    ("B2", _MORNING, (1, 3)),
+    ("C3", _FLOOR, (1, 2)),
+    ("F1", _ACCOMPANY, (2, 4)),
+    ("A4", _DAILY_LOG, (1, 3)),
+    ("E3", _CAMERA, (1, 1)),
+)
+B_SAFETY = (
+    ("E1", _VISITORS, (2, 3)),
+    ("E4", _PATROL, (2, 3)),
+    ("B2", _EXTINGUISHERS, (1, 2)),
+    ("E3", _CCTV, (1, 1)),
+    ("A2", "本月安全会议未记录 / this month's safety meeting not minuted", (1, 1)),
+)
+C_CANTEEN = (
+    *(("B2", _MORNING, (2, 4)), ("C3", _FLOOR, (2, 3)), ("F1", _ACCOMPANY, (4, 6))),
+    *(("A4", _DAILY_LOG, (2, 4)), ("E3", _CAMERA, (1, 1))),
+    ("D3", "{n}样菜品未留样 / {n} dish(es) not sampled", (1, 1)),
+    ("C1", "{n}批次进货查验记录不全 / {n} delivery record(s) incomplete", (1, 2)),
+    ("F3", "本周食谱未公示 / this week's menu not posted", (1, 1)),
+    ("B3", "{n}名从业人员未戴工作帽 / {n} worker(s) without a cap", (1, 2)),
+)
+C_SAFETY = (
+    *(("E1", _VISITORS, (3, 4)), ("E4", _PATROL, (3, 4)), ("B2", _EXTINGUISHERS, (2, 3))),
+    ("E3", _CCTV, (1, 1)),
+    ("B3", "防火巡查记录缺{n}次 / fire patrol not recorded {n} time(s)", (2, 3)),
+    ("C3", "{n}处护栏松动 / {n} loose railing(s)", (1, 2)),
+    ("D3", "{n}处私拉电线 / {n} improvised wiring", (1, 2)),
+    ("C4", "篮球架底座锈蚀 / basketball stand base rusted", (1, 1)),
+    ("A2", "本月安全会议未记录 / this month's safety meeting not minuted", (1, 1)),
+    ("F2", "本月未开展安全教育 / no safety lesson this month", (1, 1)),
+)
+D_CANTEEN = (
+    *(("B2", _MORNING, (3, 5)), ("C3", _FLOOR, (2, 4)), ("F1", _ACCOMPANY, (5, 8))),
+    *(("A4", _DAILY_LOG, (3, 5)), ("E3", _CAMERA, (1, 1))),
+    ("D3", "{n}样菜品未留样 / {n} dish(es) not sampled", (1, 2)),
+    ("C1", "{n}批次进货查验记录不全 / {n} delivery record(s) incomplete", (2, 3)),
+    ("F3", "本周食谱未公示 / this week's menu not posted", (1, 1)),
+    ("B3", "{n}名从业人员未戴工作帽 / {n} worker(s) without a cap", (1, 3)),
+    ("D5", "留样不足125克 / samples under 125 g", (1, 1)),
+)
+D_SAFETY = (
+    *(("E1", _VISITORS, (4, 6)), ("E4", _PATROL, (4, 5)), ("B2", _EXTINGUISHERS, (3, 4))),
+    ("B3", "防火巡查记录缺{n}次 / fire patrol not recorded {n} time(s)", (3, 5)),
+    ("C3", "{n}处护栏松动 / {n} loose railing(s)", (2, 3)),
+    ("D3", "{n}处私拉电线 / {n} improvised wiring", (2, 3)),
+    ("D2", "防雷检测报告过期 / lightning-protection test report out of date", (1, 1)),
+    ("E3", _CCTV, (1, 2)),
+    ("A1", "{n}份安全责任书未签订 / {n} responsibility letter(s) not signed", (1, 2)),
+    ("A2", "本月安全会议未记录 / this month's safety meeting not minuted", (1, 1)),
+    ("F1", "本学期未开展疏散演练 / no evacuation drill this term", (1, 1)),
+)
+EXIT_BLOCKED = ("B1", "东侧安全出口上锁 / east emergency exit locked", (1, 1))
+# Their standing safety problems recur on every check: logged as a hazard less often than a new one.
+WEAK_SCHOOLS: dict[str, Weakness] = {
+    "S002": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S017": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S022": Weakness("B", B_CANTEEN, B_SAFETY, staff_offset=0.04, hazard_share=0.08),
+    "S021": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07, hazard_share=0.06),
+    "S030": Weakness("C", C_CANTEEN, C_SAFETY, staff_offset=0.07, hazard_share=0.06),
+    "S028": Weakness(
+        "D",
+        D_CANTEEN,
+        D_SAFETY,
+        staff_offset=0.08,
+        exit_blocked=0.5,
+        hazard_share=0.12,
+        hazard_fates=(("on_time", 0.25), ("late", 0.3), ("open", 0.45)),
+    ),
+}
 
 RETURN_REASON = "食堂晨检记录缺少第三周，请补充后重新提交 / The third week of morning checks is missing"
 INCIDENT_DESCRIPTION = (
@@ -400,6 +511,10 @@ class _Year:
             self.staff[member.school_id].append(member)
         # Each person has a steady level (share of the points) that varies a little month to month.
         self.level = {m.id: rng.uniform(0.83, 0.95) for members in self.staff.values() for m in members}
+        self.weak = {s.id: WEAK_SCHOOLS[s.code] for s in self.schools if s.code in WEAK_SCHOOLS}
+        for school_id, weakness in self.weak.items():
+            for member in self.staff[school_id]:
+                self.level[member.id] -= weakness.staff_offset
         self.pending: list[_PendingClose] = []
         self.cred_self: list[Decimal] = []
         self.cred_spot: list[Decimal] = []
@@ -469,6 +584,7 @@ class _Year:
                     lapses = _lapse_rows(rng, CANTEEN_LAPSES, 3) | _lapse_rows(rng, CANTEEN_BAD_LAPSES, 1)
                 else:
                     lapses = _lapse_rows(rng, CANTEEN_LAPSES, rng.choice((1, 1, 2, 2, 3)))
+                lapses |= self._standing(school, InspectionKind.CANTEEN)
                 inspection = self._inspect(
                     school,
                     period,
@@ -482,6 +598,7 @@ class _Year:
                     self.cred_self.append(inspection.score)
         for day in sorted(rng.sample(days, min(rng.choice((1, 1, 2)), len(days)))):
             lapses = _lapse_rows(rng, SAFETY_LAPSES, rng.choice((0, 1, 1, 2)))
+            lapses |= self._standing(school, InspectionKind.SAFETY)
             inspection = self._inspect(
                 school,
                 period,
@@ -491,10 +608,24 @@ class _Year:
                 lapses,
                 inspector=admin.display_name,
             )
+            weakness = self.weak.get(school.id)
+            share = weakness.hazard_share if weakness else HAZARD_SHARE
             for item_code in lapses:
-                if item_code in HAZARD_PRONE and rng.random() < HAZARD_SHARE:
+                if item_code in HAZARD_PRONE and rng.random() < share:
                     title, location, severity = HAZARD_PRONE[item_code]
                     self._hazard(school, day, title, location, severity, inspection.id, by_bureau=False)
+
+    def _standing(self, school: School, kind: InspectionKind) -> dict[str, tuple[int, str]]:
+        """A weak school's standing problems of ``kind``, as found on one check (none for the others)."""
+        weakness = self.weak.get(school.id)
+        if weakness is None:
+            return {}
+        if kind is InspectionKind.CANTEEN:
+            return _lapse_rows(self.rng, weakness.canteen, len(weakness.canteen))
+        found = _lapse_rows(self.rng, weakness.safety, len(weakness.safety))
+        if self.rng.random() < weakness.exit_blocked:
+            found |= _lapse_rows(self.rng, (EXIT_BLOCKED,), 1)
+        return found
 
     def _inspect(
         self,
@@ -623,6 +754,8 @@ class _Year:
                 )
                 notes = ""
             kind = InspectionKind.CANTEEN if school.has_canteen else InspectionKind.SAFETY
+            if school.code != INCIDENT_SCHOOL or index != INCIDENT_MONTH_INDEX:
+                lapses |= self._standing(school, kind)  # the inspector finds what the school finds
             inspection = self._inspect(
                 school,
                 period,
@@ -718,7 +851,9 @@ class _Year:
         with _as(admin, school):
             hazards.start(hazard, now=_at(found_on + datetime.timedelta(days=1), 9))
         if fate is None:
-            fate = rng.choices([f for f, _ in HAZARD_FATES], weights=[w for _, w in HAZARD_FATES])[0]
+            weakness = self.weak.get(school.id)
+            fates = weakness.hazard_fates if weakness else HAZARD_FATES
+            fate = rng.choices([f for f, _ in fates], weights=[w for _, w in fates])[0]
         if fate == "open":
             return
         if fate == "on_time":
@@ -760,6 +895,8 @@ class _Year:
             submit_day = period.deadline + datetime.timedelta(days=late_by)
         else:
             submit_day = datetime.date(year, month, rng.randint(1, period.deadline.day))
+            if school.id in self.weak:  # watched closely: submitted on the 1st, reviewed the next day
+                submit_day = datetime.date(year, month, 1)
         if submit_day >= self.today:
             self.summary.reports_open += 1  # the school is still working on it
             return
@@ -773,6 +910,8 @@ class _Year:
         inspector = school.cluster.supervisor
         assert inspector is not None
         review_day = submit_day + datetime.timedelta(days=rng.randint(1, 3))
+        if school.id in self.weak and index not in self.late_months.get(code, set()):
+            review_day = submit_day + datetime.timedelta(days=1)
         if (code, index) in self.returned and review_day + datetime.timedelta(days=2) < self.today:
             with _as(inspector, school):
                 reports.return_report(report, RETURN_REASON, now=_at(review_day, 10))

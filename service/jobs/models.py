@@ -52,6 +52,9 @@ class JobRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Who asked for it ("王建国 (admin)"), kept as text so it outlives the account; "" for the runs
+    # started by the system (beat's nightly jobs, the re-ranking after an acceptance).
+    requested_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class JobRunLog(Base):
@@ -63,3 +66,19 @@ class JobRunLog(Base):
     from_state: Mapped[str] = mapped_column(String(20), default="")
     to_state: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Heartbeat(Base):
+    """When the scheduler (``beat``) and a worker (``worker``) were last seen (service/jobs/heartbeat.py).
+
+    Bureau-level, one row per component. ``seen_at`` is the time the component proved itself alive;
+    for the worker row ``sent_at`` is when beat sent the heartbeat it ran (so a heartbeat queued but not
+    run shows), and ``detail`` the worker's hostname.
+    """
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(TZDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")

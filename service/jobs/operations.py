@@ -75,7 +75,14 @@ def _move(
     )
 
 
-def claim(write: Any, run_key: str, kind: str, params: dict[str, Any]) -> tuple[int, str]:
+def requested_by(user: Any) -> str:
+    """How a job run names who asked for it: ``王建国 (admin)``."""
+    return f"{user.display_name} ({user.username})"[:120]
+
+
+def claim(
+    write: Any, run_key: str, kind: str, params: dict[str, Any], requested_by: str = ""
+) -> tuple[int, str]:
     """The run row for ``run_key`` (created queued if new) and its state before this attempt."""
     row = write(select(runs.c.id, runs.c.state).where(runs.c.run_key == run_key)).first()
     if row is None:
@@ -84,6 +91,7 @@ def claim(write: Any, run_key: str, kind: str, params: dict[str, Any]) -> tuple[
                 run_key=run_key,
                 kind=kind,
                 params=params,
+                requested_by=requested_by,
                 state=RunState.QUEUED.value,
                 done=0,
                 total=0,
@@ -99,10 +107,11 @@ def claim(write: Any, run_key: str, kind: str, params: dict[str, Any]) -> tuple[
     return row.id, row.state
 
 
-def queue(run_key: str, kind: str, params: dict[str, Any]) -> int:
-    """Record a run as queued before its task is sent (the API returns its id at once)."""
+def queue(run_key: str, kind: str, params: dict[str, Any], *, requested_by: str = "") -> int:
+    """Record a run as queued before its task is sent (the API returns its id at once), with who
+    asked for it."""
     with _writer() as write:
-        run_id, _ = claim(write, run_key, kind, params)
+        run_id, _ = claim(write, run_key, kind, params, requested_by)
     return run_id
 
 
@@ -165,4 +174,4 @@ def latest_runs(kind: str | None = None, limit: int = 20) -> list[JobRun]:
     return list(db.session.scalars(stmt))
 
 
-__all__ = ["Progress", "get_run", "latest_runs", "log_of", "queue", "track"]
+__all__ = ["Progress", "get_run", "latest_runs", "log_of", "queue", "requested_by", "track"]

@@ -8,12 +8,12 @@ sensitivity table, the canonical payload) is for the bureau roles only.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -22,13 +22,13 @@ from service.accounts.models import Role
 from service.core.errors import DomainError
 from service.core.labels import label
 from service.core.lookup import get_or_404
-from service.core.outbox import enqueue_task
 from service.core.pagination import paginate
 from service.core.timeutil import api_timestamp
 from service.db import db
-from service.jobs import operations as jobs
+from service.jobs.operations import requested_by
 from service.org.models import School
 from service.periods.models import Period
+from service.rankings import jobs as ranking_jobs
 from service.rankings import listing
 from service.rankings.calendar import parse_target
 from service.rankings.engine import payload_bytes
@@ -45,12 +45,10 @@ from service.rankings.schemas import (
 )
 from service.scoring.explain import num
 from service.scoring.models import MONTH_STATUS_LABELS, SchoolMonthScore
-from tenants import TenantScope
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1", description="排名 Rankings")
 
 BUREAU = (Role.BUREAU_ADMIN, Role.BUREAU_OFFICIAL)
-RECOMPUTE_TASK = "tasks.rankings.recompute_period"
 
 
 def _current(kind: str, key: str) -> RankingSnapshot:
@@ -157,13 +155,9 @@ class Recompute(MethodView):
         Answers at once with the job run to follow at ``/api/v1/jobs/<id>``.
         """
         ensure_role(Role.BUREAU_ADMIN)
-        year, month = (int(p) for p in data["period"].split("-"))
-        period = db.session.scalars(select(Period).where(Period.year == year, Period.month == month)).first()
-        if period is None:
-            raise DomainError({"period": [_("No reporting period %(period)s.", period=data["period"])]})
-        run_key = f"recompute-{period.code}-{uuid.uuid4().hex[:12]}"
-        run_id = jobs.queue(run_key, "recompute_period", {"period_id": period.id})
-        enqueue_task(RECOMPUTE_TASK, scope=TenantScope.bureau(), period_id=period.id, run_key=run_key)
+        run_id, run_key = ranking_jobs.queue_recompute(
+            data["period"], requested_by=requested_by(current_user)
+        )
         db.session.commit()  # sends the task (the outbox dispatches after commit)
         return {"job_run_id": run_id, "run_key": run_key}
 

@@ -13,20 +13,27 @@ run leaves nothing, a repeated run writes nothing new when nothing changed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from service.core.errors import DomainError
+from service.core.outbox import enqueue_task
 from service.core.timeutil import today_shanghai
 from service.db import db
+from service.jobs import operations as job_runs
 from service.periods.models import Period
 from service.rankings import engine
 from service.rankings.calendar import targets_containing
 from service.scoring.engine import current_basis, score_period
+from tenants import TenantScope
 
 ProgressFn = Callable[[int, int, str], None]
+RECOMPUTE_TASK = "tasks.rankings.recompute_period"
 
 
 def _noop(done: int, total: int, step: str = "") -> None:
@@ -120,3 +127,20 @@ def recompute_open_periods(
         out[period.code] = recompute_period(period.id, job_run_id=job_run_id, today=today)["snapshots"]
     progress(len(periods), len(periods), "done")
     return {"periods": out}
+
+
+def queue_recompute(period_code: str, *, requested_by: str = "") -> tuple[int, str]:
+    """Queue :func:`recompute_period` of the month ``period_code`` (``2026-03``) in the background.
+
+    The job run is recorded as queued at once (so the API and the jobs page can follow it by id before
+    a worker picks it up), and the task is sent through the outbox after the caller's commit. Returns
+    ``(job run id, run key)``; 422 on ``period`` when the bureau has opened no such month. Bureau scope.
+    """
+    year, month = (int(p) for p in period_code.split("-"))
+    period = db.session.scalars(select(Period).where(Period.year == year, Period.month == month)).first()
+    if period is None:
+        raise DomainError({"period": [_("No reporting period %(period)s.", period=period_code)]})
+    run_key = f"recompute-{period.code}-{uuid.uuid4().hex[:12]}"
+    run_id = job_runs.queue(run_key, "recompute_period", {"period_id": period.id}, requested_by=requested_by)
+    enqueue_task(RECOMPUTE_TASK, scope=TenantScope.bureau(), period_id=period.id, run_key=run_key)
+    return run_id, run_key

@@ -194,6 +194,7 @@ class JobRunOut(Schema):
     started_at = Timestamp(allow_none=True)
     finished_at = Timestamp(allow_none=True)
     updated_at = Timestamp()
+    requested_by = fields.String(metadata={"description": "who asked for it; empty for the system's runs"})
     log = fields.Method("_log")
 
     def _state_label(self, run: Any) -> str:
