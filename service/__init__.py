@@ -72,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.inspections import views as _inspection_pages  # noqa: F401 - adds the 检查 pages
     from service.inspections.api import blp as inspections_api
     from service.jobs.api import blp as jobs_api
+    from service.notices import views as _notice_pages  # noqa: F401 - adds the 通知 pages (schedules, outbox)
     from service.org.api import blp as org_api
     from service.periods.api import blp as periods_api
     from service.rankings.api import blp as rankings_api

@@ -572,15 +572,18 @@ def sweep(now: datetime) -> dict[str, int]:
             last_error="claim timed out: the worker stopped before recording the outcome",
         )
     ).rowcount
-    stuck = list(
-        db.session.scalars(
-            select(runs_t.c.id).where(runs_t.c.state == RunState.RUNNING.value, runs_t.c.claimed_at < stale)
-        )
+    has_deliveries = select(deliveries_t.c.id).where(deliveries_t.c.run_id == runs_t.c.id).exists()
+    stale_runs = select(runs_t.c.id).where(
+        runs_t.c.state == RunState.RUNNING.value, runs_t.c.claimed_at < stale
     )
+    # A run's deliveries and renders are committed together, so a run without deliveries died before
+    # that commit: execute it again (claim_run accepts a stale running run). One with deliveries is
+    # being sent by their own tasks; if its last sender died before closing it, close it now.
+    stuck = list(db.session.scalars(stale_runs.where(~has_deliveries)))
     for run_id in stuck:
-        # Deliveries exist and are sent by their own tasks; only a run stuck before it queued them
-        # needs executing again (claim_run accepts a stale running run).
         _queue_run(run_id)
+    for run_id in db.session.scalars(stale_runs.where(has_deliveries)):
+        finish_run_if_complete(run_id)
     return {"deliveries_taken_back": deliveries, "runs_requeued": len(stuck)}
 
 
