@@ -64,19 +64,21 @@ class ScheduleIn(Schema):
     mandatory = fields.Boolean(load_default=False)
     webhook_url = fields.String(load_default="", validate=validate.Length(max=500))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _webhook_is_a_url(self, data: dict[str, Any], **kwargs: Any) -> None:
         url = data.get("webhook_url") or ""
         if url and not re.match(r"^https?://[^\s/]+", url):
             raise ValidationError(_l("Not a valid URL (http:// or https://)."), "webhook_url")
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _rule_fits(self, data: dict[str, Any], **kwargs: Any) -> None:
         kind, rule = data.get("kind"), data.get("rule")
         if kind is None or rule is None:
             return
         if rule not in RULES_BY_KIND.get(kind, ()):
             raise ValidationError(_l("This kind of notice cannot follow this rule."), "rule")
+        if "day_of_month" in kwargs.get("errors", {}):
+            return
         needs = {
             NoticeRule.MONTHLY: ("day_of_month", data.get("day_of_month") is not None),
             NoticeRule.WEEKLY: ("weekday", data.get("weekday") is not None),
