@@ -59,11 +59,19 @@ def _schedule_id(app: Any) -> int:
     return sid
 
 
-def test_schedule_form_refusals_beside_the_fields_nothing_saved(app: Any, client: Any, district: District) -> None:
+def test_schedule_form_refusals_beside_the_fields_nothing_saved(
+    app: Any, client: Any, district: District
+) -> None:
     login(client, "admin")
     resp = client.post(
         "/notices/schedules/new",
-        data={"name": "周报", "kind": "hazard_digest", "rule": "weekly", "at_time": "25:00", "webhook_url": "ftp://x"},
+        data={
+            "name": "周报",
+            "kind": "hazard_digest",
+            "rule": "weekly",
+            "at_time": "25:00",
+            "webhook_url": "ftp://x",
+        },
     )
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
@@ -84,12 +92,16 @@ def test_a_saved_schedule_is_listed_audited_and_editable(app: Any, client: Any, 
     page = client.get("/notices/schedules").get_data(as_text=True)
     assert "每月督查通报" in page and "每月 20 日 09:00" in page
     sid = _schedule_id(app)
-    resp = client.post(f"/notices/schedules/{sid}/edit", data={**FORM, "day_of_month": "22", "mandatory": "1"})
+    resp = client.post(
+        f"/notices/schedules/{sid}/edit", data={**FORM, "day_of_month": "22", "mandatory": "1"}
+    )
     assert resp.status_code == 302
     with app.app_context(), use_scope(TenantScope.bureau()):
         row = db.session.get(NoticeSchedule, sid)
         assert row.day_of_month == 22 and row.mandatory
-        audit = db.session.scalars(select(AuditEntry).where(AuditEntry.table_name == "notice_schedules")).all()
+        audit = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.table_name == "notice_schedules")
+        ).all()
         assert [a.action.value for a in audit] == ["insert", "update"]
         assert audit[1].actor_name == "admin" and "day_of_month" in audit[1].changes
         db.session.remove()
@@ -133,7 +145,9 @@ def test_pause_send_now_resend_and_the_outbox(app: Any, client: Any, outbox: Any
     assert f"正在向 {ADDRESSES['admin_a']} 重新发送" in resp.get_data(as_text=True)
     with app.app_context(), use_scope(TenantScope.bureau()):
         rows = db.session.scalars(
-            select(NoticeDelivery).where(NoticeDelivery.address == ADDRESSES["admin_a"]).order_by(NoticeDelivery.round)
+            select(NoticeDelivery)
+            .where(NoticeDelivery.address == ADDRESSES["admin_a"])
+            .order_by(NoticeDelivery.round)
         ).all()
         assert [(r.round, r.state) for r in rows] == [(0, DeliveryState.SENT), (1, DeliveryState.SENT)]
         db.session.remove()
@@ -159,7 +173,14 @@ def test_my_notices_opt_out_and_mandatory_locked(app: Any, client: Any, district
     client.post("/notices/schedules/new", data=FORM)
     client.post(
         "/notices/schedules/new",
-        data={**FORM, "name": "截止提醒", "kind": "deadline_reminder", "rule": "before_deadline", "days_before": "3,1", "mandatory": "1"},
+        data={
+            **FORM,
+            "name": "截止提醒",
+            "kind": "deadline_reminder",
+            "rule": "before_deadline",
+            "days_before": "3,1",
+            "mandatory": "1",
+        },
     )
     client = app.test_client()
     login(client, "admin_a")

@@ -77,8 +77,6 @@ class ScheduleIn(Schema):
             return
         if rule not in RULES_BY_KIND.get(kind, ()):
             raise ValidationError(_l("This kind of notice cannot follow this rule."), "rule")
-        if "day_of_month" in kwargs.get("errors", {}):
-            return
         needs = {
             NoticeRule.MONTHLY: ("day_of_month", data.get("day_of_month") is not None),
             NoticeRule.WEEKLY: ("weekday", data.get("weekday") is not None),

@@ -37,6 +37,7 @@ from service.notices.models import (
     NoticeSchedule,
 )
 from service.notices.schemas import RULES_BY_KIND, ScheduleIn
+from service.org.models import School
 from service.web.forms import Invalid, attempt, load
 from service.web.monthly_forms import found, require
 from service.web.views import bp
@@ -93,6 +94,7 @@ def notice_schedules() -> Any:
         schedules=schedules,
         run_counts=counts,
         runs=operations.recent_runs(limit=30),
+        school_names=dict(db.session.execute(select(School.id, School.name)).all()),
         describe=describe,
         **PAGE_LABELS,
     )
