@@ -804,3 +804,14 @@ def test_worker_killed_mid_run_every_recipient_exactly_once(
             except subprocess.TimeoutExpired:
                 os.killpg(second.pid, signal.SIGKILL)
         app.extensions["celery"].set_current()
+
+
+def test_compose_sends_the_mail_to_mailpit() -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("web", "worker", "beat"):
+        env = compose["services"][name]["environment"]
+        assert env["MAIL_SERVER"] == "mailpit" and str(env["MAIL_PORT"]) == "1025", name
+        assert env["PUBLIC_URL"]
+    assert "1025:1025" in compose["services"]["mailpit"]["ports"]

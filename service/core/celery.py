@@ -44,6 +44,9 @@ def init_celery(app: Any) -> Celery:
         task_acks_late=True,  # a task killed mid-run is redelivered; tasks are idempotent
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process whose resident memory passed this after a task is replaced (KB): rendering
+        # PDFs with the CJK fonts grows a process over hundreds of documents (docs/performance.md).
+        worker_max_memory_per_child=int(app.config.get("CELERY_MAX_MEMORY_PER_CHILD_KB") or 300_000),
         task_time_limit=LONGEST_TASK_SECONDS,
         task_soft_time_limit=LONGEST_TASK_SECONDS - 60,
         # Redis redelivers unacked messages after this (see DEFAULT_VISIBILITY_TIMEOUT).
