@@ -134,7 +134,7 @@ def at(day: str, hhmm: str = "09:05") -> datetime:
 def test_mime_is_alternative_with_related_images_and_attachments() -> None:
     raw = channels.build_mime(stand_in_renderer({"period": "2026-10"}, "zh_CN"), sender="后勤 <h@x.example>")
     msg = channels.addressed(raw, to="a@x.example", name="王建国", msg_id="<m-1@x.example>")
-    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    parsed = message_from_bytes(msg, policy=policy.default)
     assert parsed.get_content_type() == "multipart/mixed"
     alternative, pdf, xlsx = parsed.get_payload()
     assert alternative.get_content_type() == "multipart/alternative"

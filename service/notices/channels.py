@@ -20,7 +20,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -78,13 +78,14 @@ def message_id(delivery_id: int, sender: str) -> str:
     return f"<houqin-notice-{delivery_id}@{domain}>"
 
 
-def addressed(mime: bytes, *, to: str, name: str, msg_id: str) -> EmailMessage:
-    """The stored render with this delivery's ``To``, ``Message-ID`` and ``Date``."""
-    msg = message_from_bytes(mime, _class=EmailMessage, policy=MIME_POLICY)
-    msg["To"] = formataddr((name, to)) if name else to
-    msg["Message-ID"] = msg_id
-    msg["Date"] = format_datetime(utcnow())
-    return msg  # type: ignore[return-value]
+def addressed(mime: bytes, *, to: str, name: str, msg_id: str) -> bytes:
+    """The stored render with this delivery's ``To``, ``Message-ID`` and ``Date`` put in front.
+
+    The render's bytes are not parsed and re-serialised (a report card with its PDF is ~250 KB): the
+    three header lines are prepended, so every try of a delivery sends the stored message unchanged."""
+    to_header = formataddr((name, to), charset="utf-8") if name else to
+    head = f"To: {to_header}\r\nMessage-ID: {msg_id}\r\nDate: {format_datetime(utcnow())}\r\n"
+    return head.encode("utf-8") + mime
 
 
 # --- SMTP -----------------------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def _smtp_failure(code: int, text: Any) -> Exception:
     return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)
 
 
-def send_smtp(msg: EmailMessage, *, to: str, settings: SmtpSettings) -> Accepted:
+def send_smtp(msg: bytes, *, to: str, settings: SmtpSettings) -> Accepted:
     """One SMTP conversation for one recipient; :class:`Accepted` with the server's reply to DATA
     (``250 … queued as …``) once the server took the message."""
     try:
@@ -142,7 +143,7 @@ def send_smtp(msg: EmailMessage, *, to: str, settings: SmtpSettings) -> Accepted
         raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _transaction(smtp: smtplib.SMTP, msg: EmailMessage, *, sender: str, to: str) -> Accepted:
+def _transaction(smtp: smtplib.SMTP, msg: bytes, *, sender: str, to: str) -> Accepted:
     """MAIL, RCPT, DATA by hand (``sendmail`` hides the DATA reply, which names the server's queue id)."""
     from email.utils import parseaddr
 
@@ -157,7 +158,7 @@ def _transaction(smtp: smtplib.SMTP, msg: EmailMessage, *, sender: str, to: str)
     if code not in (250, 251):
         smtp.rset()
         raise _smtp_failure(code, text)
-    code, text = smtp.data(msg.as_bytes(policy=MIME_POLICY))
+    code, text = smtp.data(msg)
     if code != 250:
         raise _smtp_failure(code, text)
     return Accepted(f"{code} {text.decode('utf-8', 'replace')}"[:500])
@@ -166,7 +167,7 @@ def _transaction(smtp: smtplib.SMTP, msg: EmailMessage, *, sender: str, to: str)
 # --- the embedded mode: .eml files ------------------------------------------------------------------------
 
 
-def write_eml(msg: EmailMessage, *, directory: Path, delivery_id: int) -> Accepted:
+def write_eml(msg: bytes, *, directory: Path, delivery_id: int) -> Accepted:
     """Write the message as ``notice-<delivery id>.eml`` (a temporary file renamed into place, so the
     outbox page never lists half a message; a second try of the same delivery replaces the file)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -174,7 +175,7 @@ def write_eml(msg: EmailMessage, *, directory: Path, delivery_id: int) -> Accept
     fd, tmp = tempfile.mkstemp(prefix=".notice-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(msg.as_bytes(policy=MIME_POLICY))
+            out.write(msg)
         os.replace(tmp, directory / name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
