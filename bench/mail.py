@@ -120,6 +120,15 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat`` fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cards", type=int, default=300)
@@ -201,6 +210,8 @@ def main() -> None:
                 raise SystemExit("worker did not start:\n" + log.read_text())
             time.sleep(0.2)
         time.sleep(2)  # the pool children finish importing
+        cpu_before = {pid: _cpu_seconds(pid) for pid in [worker.pid, *_children(worker.pid)]}
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         with app.app_context(), use_scope(TenantScope.bureau()):
             schedule = db.session.get(NoticeSchedule, schedule_id)
@@ -216,6 +227,7 @@ def main() -> None:
             time.sleep(0.2)
         elapsed = time.monotonic() - started
         hwm = {pid: _vm(pid, "VmHWM") for pid in [worker.pid, *_children(worker.pid)]}
+        cpu = sum(_cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in hwm)
         per_card = elapsed / max(created, 1)
         renderer = (
             "stand-in (bench/mail_worker.py: HTML + WeasyPrint A4 PDF + xlsx)"
@@ -228,6 +240,11 @@ def main() -> None:
         print(f"renderer: {renderer}")
         print(
             f"elapsed: {elapsed:.1f} s ({per_card * 1000:.0f} ms per card, {created / elapsed:.1f} cards/s) with {args.concurrency} worker processes (target < 60 s)"
+        )
+        print(
+            f"worker CPU: {cpu:.1f} s ({cpu / max(created, 1) * 1000:.0f} ms per card): on {args.concurrency} idle "
+            f"cores at least {cpu / args.concurrency:.1f} s; load average {load_before:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} CPUs)"
         )
         sizes = sorted(len(m.raw) for m in inbox.messages)
         print(f"message size: median {sizes[len(sizes) // 2] / 1024:.0f} KB")
