@@ -20,6 +20,46 @@ def addressed(app: Any, district: District, month: Any, monkeypatch: pytest.Monk
     return district
 
 
+def _hazard_digest_sent(app: Any, d: District) -> None:
+    """An overdue hazard at SA and the weekly digest sent now (to SA's admin and the cluster's inspector)."""
+    from datetime import date
+
+    from service.core.timeutil import utcnow
+    from service.db import db
+    from service.hazards.models import Hazard, HazardSeverity
+    from service.notices import operations
+    from service.notices.schemas import ScheduleIn
+    from tenants import TenantScope, use_scope
+
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        for title, days in (("配电箱未上锁", 11), ("消防通道堆放杂物", 4)):
+            db.session.add(
+                Hazard(
+                    school_id=d.school_a.id,
+                    title=title,
+                    location="食堂后门",
+                    severity=HazardSeverity.HIGH,
+                    responsible_person="电工老王",
+                    found_on=date(2026, 11, 1),
+                    deadline=date(2026, 11, 21 - days),
+                )
+            )
+        schedule = operations.create_schedule(
+            ScheduleIn().load(
+                {
+                    "name": "逾期隐患周报",
+                    "kind": "hazard_digest",
+                    "rule": "weekly",
+                    "weekday": 0,
+                    "audience": ["school_admins", "inspectors"],
+                }
+            )
+        )
+        operations.send_now(schedule, utcnow())
+        db.session.commit()
+        db.session.remove()
+
+
 def _fits(page: Any) -> None:
     """Nothing wider than the viewport (tables scroll inside their own box)."""
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -28,7 +68,7 @@ def _fits(page: Any) -> None:
 
 @pytest.mark.postgres
 def test_bureau_admin_schedules_sends_and_reads_the_outbox(
-    live_server: str, browser: Any, addressed: District
+    live_server: str, browser: Any, addressed: District, app: Any
 ) -> None:
     page = login(browser, live_server, "admin")
     page.click("[data-testid=notices-menu]")
@@ -59,6 +99,11 @@ def test_bureau_admin_schedules_sends_and_reads_the_outbox(
     frame = page.frame_locator("[data-testid=mail-html]")
     assert "月报尚未提交" in frame.locator("body").inner_text()
     shot(page, "notices-message-reminder")
+    _hazard_digest_sent(app, addressed)
+    page.goto(live_server + "/mail")
+    page.locator("[data-testid=outbox] a", has_text="逾期隐患").first.click()
+    assert "配电箱未上锁" in page.frame_locator("[data-testid=mail-html]").locator("body").inner_text()
+    shot(page, "notices-message-hazard-digest")
 
     # English, same pages
     page.goto(live_server + "/lang/en?next=/notices/schedules")

@@ -58,7 +58,7 @@ class ScheduleIn(Schema):
     audience = fields.List(
         fields.String(validate=validate.OneOf([a.value for a in Audience])),
         required=True,
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, error=_l("Choose at least one group of recipients.")),
     )
     paused = fields.Boolean(load_default=False)
     mandatory = fields.Boolean(load_default=False)
