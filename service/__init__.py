@@ -77,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.inspections.api import blp as inspections_api
     from service.jobs import views as _job_pages  # noqa: F401 - adds the 后台任务 page
     from service.jobs.api import blp as jobs_api
+    from service.notices import views as _notice_pages  # noqa: F401 - adds the 通知 pages (schedules, outbox)
     from service.org import views as _org_pages  # noqa: F401 - adds the 设置 › schools and clusters pages
     from service.org.api import blp as org_api
     from service.periods import views as _period_pages  # noqa: F401 - adds the 设置 › periods pages

@@ -9,6 +9,7 @@ generated once into ``instance/secret_key``. Anything else is a deployment and m
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import tempfile
@@ -60,6 +61,15 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "houqin@localhost"),
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "30")),
+        # Where the links in notices point (the web app as recipients reach it).
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Seconds after which a delivery claimed for sending (or a notice run claimed for rendering)
+        # whose worker never finished is taken back; it must exceed the send task's time limit.
+        "NOTICE_CLAIM_TIMEOUT": int(env.get("NOTICE_CLAIM_TIMEOUT", "300")),
+        "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", "0")),
+        # Extra kombu transport options as JSON (a test gives its worker its own unacked keys).
+        "CELERY_BROKER_TRANSPORT_OPTIONS": json.loads(env.get("CELERY_BROKER_TRANSPORT_OPTIONS") or "{}"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),

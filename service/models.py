@@ -14,6 +14,14 @@ from service.incidents.models import Incident
 from service.incidents.vetoes import Veto
 from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionItemResult
 from service.jobs.models import Heartbeat, JobRun, JobRunLog
+from service.notices.models import (
+    NoticeDelivery,
+    NoticePreference,
+    NoticeRender,
+    NoticeRun,
+    NoticeRunLog,
+    NoticeSchedule,
+)
 from service.org.models import Bureau, CanteenMode, Cluster, School, SchoolType
 from service.periods.models import Period, UnlockRequest
 from service.rankings.models import RankingEntry, RankingSnapshot
@@ -60,6 +68,12 @@ __all__ = [
     "JobRun",
     "JobRunLog",
     "MonthlyReport",
+    "NoticeDelivery",
+    "NoticePreference",
+    "NoticeRender",
+    "NoticeRun",
+    "NoticeRunLog",
+    "NoticeSchedule",
     "Period",
     "RankingEntry",
     "RankingSnapshot",

@@ -12,7 +12,9 @@ from typing import Any
 
 from celery import Task
 
+from service.core.celery import max_countdown
 from service.db import unit_of_work
+from service.jobs.operations import AlreadyClaimed
 from tenants import MissingTenantScope, TenantScope, use_scope
 
 
@@ -33,6 +35,21 @@ class TenantTask(Task):
         # The unit of work is entered first so that the app context's teardown (which removes the
         # current session) removes this task's session - not a request's, when run eagerly.
         with unit_of_work() as session, flask_app.app_context(), use_scope(scope):
-            result = self.run(*args, **kwargs)
+            try:
+                result = self.run(*args, **kwargs)
+            except AlreadyClaimed as claimed:
+                session.rollback()
+                return self._come_back_later(claimed, scope, args, kwargs)
             session.commit()
             return result
+
+    def _come_back_later(self, claimed: AlreadyClaimed, scope: TenantScope, args: Any, kwargs: Any) -> Any:
+        """Another attempt holds the job run (or it succeeded): run nothing now. While the holder's
+        lease lasts, send this message again with a countdown bounded by the broker's visibility
+        timeout; if the holder died, the lease runs out and the next try claims the run."""
+        if claimed.retry_after is None or self.app.conf.task_always_eager:
+            return {"skipped": str(claimed)}
+        countdown = min(int(claimed.retry_after) + 1, max_countdown(self.app.flask_app.config))
+        raise self.retry(
+            args=args, kwargs={**kwargs, "scope": scope.to_json()}, countdown=countdown, max_retries=None
+        )

@@ -27,4 +27,12 @@ BEAT_SCHEDULE = {
         "kwargs": {"scope": TenantScope.bureau().to_json()},
         "options": {"expires": HEARTBEAT_EXPIRES},
     },
+    # Notices (service/notices): creates due runs under unique keys, takes back stale claims, re-queues
+    # what the broker lost. A second beat sending this too creates nothing twice.
+    "notices-tick": {
+        "task": "tasks.notices.tick",
+        "schedule": 120.0,
+        "kwargs": {"scope": TenantScope.bureau().to_json()},
+        "options": {"expires": 110},
+    },
 }

@@ -150,7 +150,8 @@ def test_settings_on_a_phone_and_the_menu_in_english(
     page.goto(f"{live_server}/lang/en?next=/settings")
     page.click("[data-testid=settings-menu]")
     menu = page.locator(".dropdown-menu.show")
-    assert menu.is_visible() and menu.locator("a").count() == 6  # five settings areas and the task runs
+    # five settings areas, the notices (schedules, outbox, failures) and the task runs
+    assert menu.is_visible() and menu.locator("a").count() == 9
     shot(page, "settings-navbar-en", full_page=False)
     menu.locator("text=Periods").click()
     page.wait_for_selector("[data-testid=periods]")

@@ -1114,3 +1114,57 @@ COLLECTION_EXPECT.update(
         ("web.bulletin_xlsx", "GET"): {403},
     }
 )
+
+
+# --- notices (service/notices/views.py): the bureau admin's pages; every user's own choices -------------
+
+OTHER_PARAMS.update(
+    {
+        # bureau-level rows (schedules, runs, deliveries) and the embedded outbox's files: the pages
+        # refuse every role but the bureau admin before looking anything up
+        "schedule_id": 1,
+        "run_id": 1,
+        "delivery_id": 1,
+        "message_name": "notice-0000001.eml",
+        "part_index": 1,
+    }
+)
+BODIES.update(
+    {
+        ("web.notice_schedule_new", "POST"): lambda d: {
+            "name": "矩阵",
+            "kind": "bulletin",
+            "rule": "monthly",
+            "day_of_month": "20",
+            "audience": "school_admins",
+        },
+        ("web.notice_schedule_edit", "POST"): lambda d: {
+            "name": "矩阵",
+            "kind": "bulletin",
+            "rule": "monthly",
+            "day_of_month": "20",
+            "audience": "school_admins",
+        },
+        ("web.notice_schedule_action", "POST"): lambda d: {"action": "send_now"},
+        ("web.notice_resend", "POST"): lambda d: {},
+        ("web.my_notices", "POST"): lambda d: {},
+    }
+)
+COLLECTION_EXPECT.update(
+    {
+        ("web.notice_schedules", "GET"): {403},
+        ("web.notice_schedule_new", "GET"): {403},
+        ("web.notice_schedule_new", "POST"): {403},
+        ("web.notice_schedule_edit", "GET"): {403},
+        ("web.notice_schedule_edit", "POST"): {403},
+        ("web.notice_schedule_action", "POST"): {403},
+        ("web.notice_run", "GET"): {403},
+        ("web.notice_resend", "POST"): {403},
+        ("web.notice_failures", "GET"): {403},
+        ("web.mail_outbox", "GET"): {403},
+        ("web.mail_message", "GET"): {403},
+        ("web.mail_part", "GET"): {403},
+        ("web.my_notices", "GET"): {200},  # the user's own choices, nothing of B's
+        ("web.my_notices", "POST"): {302},
+    }
+)

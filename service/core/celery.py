@@ -10,8 +10,24 @@ from typing import Any
 
 from celery import Celery
 
-TASK_MODULES = ["tasks.staff", "tasks.rankings", "tasks.commendations", "tasks.heartbeat"]
+TASK_MODULES = ["tasks.staff", "tasks.rankings", "tasks.commendations", "tasks.heartbeat", "tasks.notices"]
 LONGEST_TASK_SECONDS = 3600
+# Redis redelivers a message nobody acknowledged after this many seconds. It must exceed the longest
+# task, or a slow task runs twice at once. ``CELERY_VISIBILITY_TIMEOUT`` overrides it (a test that
+# kills a worker uses a few seconds so the redelivery comes quickly).
+DEFAULT_VISIBILITY_TIMEOUT = 2 * LONGEST_TASK_SECONDS
+# The longest countdown any task is sent with (a retry's backoff): an ETA or countdown longer than the
+# visibility timeout makes Redis hand the waiting message to a second worker (Superset's duplicates).
+MAX_COUNTDOWN_SECONDS = 600
+
+
+def visibility_timeout(config: Any) -> int:
+    return int(config.get("CELERY_VISIBILITY_TIMEOUT") or DEFAULT_VISIBILITY_TIMEOUT)
+
+
+def max_countdown(config: Any) -> int:
+    """The bound on every countdown: well inside the visibility timeout; the rest waits for beat."""
+    return max(1, min(MAX_COUNTDOWN_SECONDS, visibility_timeout(config) // 2))
 
 
 def init_celery(app: Any) -> Celery:
@@ -28,12 +44,17 @@ def init_celery(app: Any) -> Celery:
         task_acks_late=True,  # a task killed mid-run is redelivered; tasks are idempotent
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process whose resident memory passed this after a task is replaced (KB): rendering
+        # PDFs with the CJK fonts grows a process over hundreds of documents (docs/performance.md).
+        worker_max_memory_per_child=int(app.config.get("CELERY_MAX_MEMORY_PER_CHILD_KB") or 300_000),
         task_time_limit=LONGEST_TASK_SECONDS,
         task_soft_time_limit=LONGEST_TASK_SECONDS - 60,
-        # Redis redelivers unacked messages after this; it must exceed the longest task, or a slow
-        # task runs twice at once.
-        broker_transport_options={"visibility_timeout": 2 * LONGEST_TASK_SECONDS},
-        result_backend_transport_options={"visibility_timeout": 2 * LONGEST_TASK_SECONDS},
+        # Redis redelivers unacked messages after this (see DEFAULT_VISIBILITY_TIMEOUT).
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout(app.config),
+            **(app.config.get("CELERY_BROKER_TRANSPORT_OPTIONS") or {}),
+        },
+        result_backend_transport_options={"visibility_timeout": visibility_timeout(app.config)},
         result_expires=7 * 24 * 3600,
         timezone=app.config["TIMEZONE"],
         enable_utc=True,

@@ -17,6 +17,7 @@ _subscribers: dict[str, list[Handler]] = defaultdict(list)
 
 REPORT_ACCEPTED = "report.accepted"
 REPORT_REOPENED = "report.reopened"
+REPORT_RETURNED = "report.returned"  # returned for correction (the school is notified right away)
 INSPECTION_APPEAL_UPHELD = "inspection.appeal_upheld"
 
 

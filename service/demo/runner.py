@@ -53,6 +53,7 @@ def build_demo(path: Path, *, today: date | None = None, compact: bool = False) 
     from service import create_app, migrate
     from service.demo.seed import format_logins, seed_demo_district
     from service.demo.year import format_year_summary, seed_demo_year
+    from service.notices.demo import send_demo_notices
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -72,8 +73,9 @@ def build_demo(path: Path, *, today: date | None = None, compact: bool = False) 
         db.session.commit()
         ranked = rank_demo_year()
         db.session.commit()
+        mailed = send_demo_notices()
     app.config["RANKINGS_ON_EVENTS"] = True
-    text = format_logins(logins) + "\n\n" + format_year_summary(year) + "\n" + ranked
+    text = format_logins(logins) + "\n\n" + format_year_summary(year) + "\n" + ranked + "\n" + mailed
     return BuiltDemo(app, text, today, logins, year)
 
 

@@ -126,11 +126,19 @@ def submit(report: MonthlyReport, *, now: datetime) -> MonthlyReport:
 def return_report(report: MonthlyReport, reason: str, *, now: datetime) -> MonthlyReport:
     if not reason or len(reason.strip()) < 4:
         raise DomainError({"reason": [_("Please give a reason (at least 4 characters).")]})
-    _move(report, "return", now=now, note=reason.strip())
+    transition = _move(report, "return", now=now, note=reason.strip())
     report.return_reason = reason.strip()
     report.reviewed_by_id = current_actor().user_id
     report.reviewed_at = now
     db.session.flush()
+    events.emit(
+        events.REPORT_RETURNED,
+        school_id=report.school_id,
+        period_id=report.period_id,
+        period_code=report.period.code,
+        report_id=report.id,
+        transition_id=transition.id,
+    )
     return report
 
 
