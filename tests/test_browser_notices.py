@@ -16,6 +16,7 @@ from tests.notice_support import give_addresses, stand_in_renderer
 @pytest.fixture
 def addressed(app: Any, district: District, month: Any, monkeypatch: pytest.MonkeyPatch) -> District:
     monkeypatch.setitem(kinds._RENDERERS, "bulletin", stand_in_renderer)
+    monkeypatch.delitem(kinds._PREPARERS, "bulletin", raising=False)
     give_addresses(app)
     return district
 

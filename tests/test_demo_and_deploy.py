@@ -48,6 +48,8 @@ def test_demo_command_seeds_a_district_and_prints_logins(tmp_path: Any, monkeypa
     assert "S014 钢城路小学" in out and "S024 长岭镇初级中学" in out
     assert "In progress" not in out and "This month: 2026-11" in out  # November: open, nothing in it
     assert "2026-10 第一名 top school" in out
+    # the 发件箱: October's bulletin to the bureau's two and the 30 schools, and 30 report cards
+    assert f"发件箱 Outbox: {2 + 2 * DEMO_SCHOOLS} 封邮件" in out
 
     from service import create_app
     from service.demo.runner import embedded_config

@@ -55,7 +55,9 @@ def test_compact_demo_tells_its_stories_on_any_day(tmp_path: Path, expected: Exp
 
     set_clock(expected.today)  # the demo's app reads the same clock, as `houqin demo --today` does
     try:
-        built = build_demo(tmp_path / "demo.sqlite", compact=True)
+        # the outbox (a bulletin and every report card, PDFs rendered) once: on the day November locks
+        mail = expected.today == date(2026, 12, 16)
+        built = build_demo(tmp_path / "demo.sqlite", compact=True, mail=mail)
         schools = len(COMPACT_SCHOOL_CODES)
         year = built.year
         assert year.months == expected.year
@@ -81,6 +83,11 @@ def test_compact_demo_tells_its_stories_on_any_day(tmp_path: Path, expected: Exp
         check_opens_on(client, newest)
         with built.app.app_context():
             check_rankings_and_candidates(expected.year)
+        if mail:  # the 发件箱: the newest month's bulletin to the bureau and every school, a card each
+            assert f"发件箱 Outbox: {2 + 2 * schools} 封邮件" in built.text
+            visible_schools(client, "admin")
+            outbox = client.get("/mail").get_data(as_text=True)
+            assert "督查通报" in outbox and outbox.count("成绩单") >= schools
     finally:
         set_clock(NOW)
 

@@ -60,9 +60,13 @@ def clock() -> Iterator[Any]:
 
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """E1's bulletin and report card renderers are not on this branch: a stand-in of the same shape."""
+    """The delivery tests use a stand-in of the bulletin and report card renderers' shape (the real
+    ones are tested in tests/test_bulletins.py and, delivered, below)."""
     monkeypatch.setitem(kinds._RENDERERS, "bulletin", stand_in_renderer)
     monkeypatch.setitem(kinds._RENDERERS, "report_card", stand_in_renderer)
+    # ... and nothing to issue first (the real preparer issues the month's bulletin from its ranking)
+    monkeypatch.delitem(kinds._PREPARERS, "bulletin", raising=False)
+    monkeypatch.delitem(kinds._PREPARERS, "report_card", raising=False)
 
 
 @pytest.fixture

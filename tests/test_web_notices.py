@@ -37,6 +37,7 @@ def outbox(app: Any, district: District, tmp_path: Any, monkeypatch: pytest.Monk
     monkeypatch.setitem(app.config, "MAIL_SERVER", "")
     monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
     monkeypatch.setitem(kinds._RENDERERS, "bulletin", stand_in_renderer)
+    monkeypatch.delitem(kinds._PREPARERS, "bulletin", raising=False)  # no ranking to issue from
     give_addresses(app)
     with app.app_context(), use_scope(TenantScope.bureau()):
         db.session.add(Period(year=2026, month=10, deadline=date(2026, 11, 5)))

@@ -24,7 +24,7 @@ from flask import current_app, has_request_context, url_for
 
 from service.bulletins import operations, render, workbooks
 from service.bulletins.report_card import report_card_content
-from service.mail.kinds import register
+from service.mail.kinds import register, register_preparer
 from service.mail.message import OutgoingMessage
 from service.rankings.models import RankingKind
 from tenants import current_scope
@@ -77,5 +77,14 @@ def render_report_card(params: Mapping[str, Any], lang: str) -> OutgoingMessage:
     return render.message(document, xlsx=workbooks.report_card_xlsx(card, lang), link=link, meta=meta)
 
 
+def issue_bulletin_of(params: Mapping[str, Any]) -> None:
+    """Before a bulletin or a month's report cards go out: issue the bulletin they show (number and
+    figures frozen; idempotent), committed by the caller before any renderer runs."""
+    kind, key = target_of(params)
+    operations.issue(kind, key)
+
+
 register("bulletin", render_bulletin)
+register_preparer("bulletin", issue_bulletin_of)
+register_preparer("report_card", issue_bulletin_of)
 register("report_card", render_report_card)

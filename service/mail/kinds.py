@@ -32,12 +32,28 @@ KINDS = (
 )
 
 _RENDERERS: dict[str, Renderer] = {}
+# What must be written (and committed) before a kind is rendered, e.g. issuing the bulletin - its
+# number and frozen figures - that a bulletin or a report card shows. A preparer runs in the bureau
+# scope in its own committed unit of work, before the delivery run writes anything: a renderer then
+# only reads (it runs in a session of its own, which could neither see nor wait for uncommitted rows).
+Preparer = Callable[[Mapping[str, Any]], None]
+_PREPARERS: dict[str, Preparer] = {}
 
 
 def register(kind: str, renderer: Renderer) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown notice kind {kind!r}")
     _RENDERERS[kind] = renderer
+
+
+def register_preparer(kind: str, preparer: Preparer) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    _PREPARERS[kind] = preparer
+
+
+def preparer_for(kind: str) -> Preparer | None:
+    return _PREPARERS.get(kind)
 
 
 def renderer_for(kind: str) -> Renderer:

@@ -41,7 +41,8 @@ from service.core.errors import Conflict, DomainError
 from service.core.outbox import enqueue_task
 from service.core.sql import insert_ignoring_conflicts
 from service.core.timeutil import local, utcnow
-from service.db import db
+from service.db import db, unit_of_work
+from service.mail.kinds import preparer_for
 from service.notices import audience, channels, planning
 from service.notices.models import (
     CLAIMABLE,
@@ -57,7 +58,7 @@ from service.notices.models import (
     NoticeSchedule,
     RunState,
 )
-from tenants import TenantScope
+from tenants import TenantScope, use_scope
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,14 @@ def execute_run(run_id: int, *, now: datetime | None = None) -> dict[str, Any]:
     if not claim_run(run_id, now):
         return {"run_id": run_id, "claimed": False}
     run = db.session.scalars(select(NoticeRun).where(NoticeRun.id == run_id)).one()
+    try:
+        _prepare(run.kind, dict(run.params or {}))
+    except Exception as exc:  # e.g. no ranking of the month yet: the run fails visibly
+        db.session.rollback()
+        _fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        db.session.commit()
+        log.exception("notice run %s could not be prepared", run_id)
+        return {"run_id": run_id, "claimed": True, "failed": str(exc)}
     recipients, without_address = audience.recipients(run.schedule, run.target_school_id)
     for r in recipients:
         _insert_delivery(run.id, Channel.EMAIL, r.address, 0, r.user_id, r.name, r.locale, now)
@@ -336,6 +345,18 @@ def _insert_delivery(
         .returning(deliveries_t.c.id)
     )
     return db.session.execute(stmt).scalar_one_or_none()
+
+
+def _prepare(kind: str, params: dict[str, Any]) -> None:
+    """The kind's preparer (service/mail/kinds.py), committed in its own unit of work before this run
+    writes anything (the run's claim is committed already): e.g. the bulletin a report card shows."""
+    preparer = preparer_for(kind)
+    if preparer is None:
+        return
+    db.session.commit()  # nothing of this run is pending: the preparer's session may write
+    with unit_of_work(), use_scope(_bureau()):
+        preparer(params)
+        db.session.commit()
 
 
 def _render_missing(run: NoticeRun) -> None:
