@@ -29,7 +29,8 @@ def test_jobs_recompute(
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr(outbox, "dispatch", lambda name, kwargs: sent.append((name, kwargs)))
     page = login(browser, live_server, "admin")
-    page.click('nav a[href="/jobs"]')
+    page.click("[data-testid=settings-menu]")  # the jobs page sits in the 设置 menu
+    page.click("[data-testid=nav-jobs]")
     page.wait_for_selector("[data-testid=heartbeat]")
     assert "嵌入式模式：任务在请求内执行" in page.inner_text("[data-testid=heartbeat]")  # no false alarm
     page.select_option("#f-period", month.code)
