@@ -67,6 +67,9 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         # Seconds after which a delivery claimed for sending (or a notice run claimed for rendering)
         # whose worker never finished is taken back; it must exceed the send task's time limit.
         "NOTICE_CLAIM_TIMEOUT": int(env.get("NOTICE_CLAIM_TIMEOUT", "300")),
+        # How often beat sends the notices tick (seconds). Two minutes in production; a test that runs
+        # two real beat processes uses one second.
+        "NOTICES_TICK_SECONDS": float(env.get("NOTICES_TICK_SECONDS", "120")),
         "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", "0")),
         # Extra kombu transport options as JSON (a test gives its worker its own unacked keys).
         "CELERY_BROKER_TRANSPORT_OPTIONS": json.loads(env.get("CELERY_BROKER_TRANSPORT_OPTIONS") or "{}"),

@@ -15,14 +15,14 @@ from celery.signals import worker_process_init
 from service import create_app
 from service.config import InsecureSecretKey
 from service.db import ENGINE_KEY
-from tasks.schedule import BEAT_SCHEDULE
+from tasks.schedule import beat_schedule
 
 try:
     flask_app = create_app()
 except InsecureSecretKey as exc:
     raise SystemExit(f"celery: {exc}") from None
 celery = flask_app.extensions["celery"]
-celery.conf.beat_schedule = BEAT_SCHEDULE
+celery.conf.beat_schedule = beat_schedule(flask_app.config)
 celery.loader.import_default_modules()
 
 

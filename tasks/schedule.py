@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from celery.schedules import crontab
 
 from service.jobs.heartbeat import BEAT_EVERY, HEARTBEAT_EXPIRES, HEARTBEAT_TASK
@@ -36,3 +39,13 @@ BEAT_SCHEDULE = {
         "options": {"expires": 110},
     },
 }
+
+
+def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """:data:`BEAT_SCHEDULE` with the notices tick every ``NOTICES_TICK_SECONDS`` (its message expires
+    a little before the next one is sent, so a backlog never piles up ticks)."""
+    every = float(config.get("NOTICES_TICK_SECONDS") or 120.0)
+    schedule = {name: dict(entry) for name, entry in BEAT_SCHEDULE.items()}
+    schedule["notices-tick"]["schedule"] = every
+    schedule["notices-tick"]["options"] = {"expires": max(1.0, every - 10) if every > 20 else every}
+    return schedule

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -635,10 +636,9 @@ def test_job_run_claim_two_concurrent_deliveries_one_runs(app: Any, district: Di
 # --- a real worker killed with SIGKILL mid-run ------------------------------------------------------------
 
 
-def _start_worker(
-    tmp_path: Any, database: Any, queue: str, smtp: SmtpServer, now: datetime, name: str
-) -> Any:
-    env = {
+def _process_env(tmp_path: Any, database: Any, queue: str, smtp: SmtpServer, now: datetime) -> dict[str, str]:
+    """The environment of a worker or beat process of these tests: its own queue and unacked keys."""
+    return {
         **os.environ,
         "DATABASE_URL": database.app_url,
         "MIGRATION_DATABASE_URL": database.owner_url,
@@ -661,25 +661,11 @@ def _start_worker(
         "MAIL_PORT": str(smtp.port),
         "MAIL_DEFAULT_SENDER": "houqin@bureau.example",
     }
-    log = tmp_path / f"{name}.log"
+
+
+def _start_process(args: list[str], env: dict[str, str], log: Any, ready: str) -> Any:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tasks.celery_app",
-            "worker",
-            "-c",
-            "1",
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}-{queue}@%h",
-        ],
+        [sys.executable, "-m", "celery", "-A", "tasks.celery_app", *args],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
@@ -687,16 +673,33 @@ def _start_worker(
         start_new_session=True,  # its own process group: SIGKILL reaches the pool child too
     )
     deadline = time.monotonic() + 60
-    while "ready" not in log.read_text():
+    while ready not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail("worker did not start:\n" + log.read_text())
+            pytest.fail(f"celery {args[0]} did not start:\n" + log.read_text())
         time.sleep(0.2)
+    return proc
+
+
+def _start_worker(
+    tmp_path: Any, database: Any, queue: str, smtp: SmtpServer, now: datetime, name: str, concurrency: int = 1
+) -> Any:
+    log = tmp_path / f"{name}.log"
+    args = ["worker", "-c", str(concurrency), "-l", "info", "--without-gossip", "--without-mingle"]
+    args += ["--without-heartbeat", "-n", f"{name}-{queue}@%h"]
+    proc = _start_process(args, _process_env(tmp_path, database, queue, smtp, now), log, "ready")
     return proc, log
 
 
+def _stop(proc: Any) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _unfinished_tasks(log: str) -> list[str]:
-    import re
 
     received = re.findall(r"Task \S+\[([0-9a-f-]+)\] received", log)
     return [t for t in received if f"[{t}] succeeded" not in log]
@@ -802,11 +805,65 @@ def test_worker_killed_mid_run_every_recipient_exactly_once(
             unfinished = _unfinished_tasks(log1.read_text())
             assert len(unfinished) == 1 and unfinished[0] in log2.read_text()
         finally:
-            os.killpg(second.pid, signal.SIGTERM)
-            try:
-                second.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(second.pid, signal.SIGKILL)
+            _stop(second)
+        app.extensions["celery"].set_current()
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_two_beat_processes_make_one_run_and_one_message_each(
+    database: Any, app: Any, mailed: District, tmp_path: Any, clock: Any
+) -> None:
+    """Two real ``celery beat`` processes (a second one started by mistake, each with its own schedule
+    file and pid file) send the notices tick every second to a worker with two processes, so ticks run
+    side by side: one run for the day's schedule, and each recipient gets exactly one message."""
+    from service.staff.operations import recompute_certificate_warnings
+
+    queue = f"houqin-beats-{uuid.uuid4().hex[:8]}"
+    expected = EVERYONE - {ADDRESSES["admin_b"]}  # the certificate warning about school A's staff
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        recompute_certificate_warnings()
+        db.session.commit()
+        db.session.remove()
+    clock(at("2026-11-22", "08:55"))
+    schedule(app, name="健康证", kind="certificate_expiry", rule="daily", day_of_month=None)
+    with smtp_server() as smtp:
+        started = at("2026-11-22", "09:01")  # past the schedule's 09:00
+        worker, worker_log = _start_worker(tmp_path, database, queue, smtp, started, "w", concurrency=2)
+        beats: list[Any] = []
+        logs = [worker_log]
+        try:
+            for name in ("beat1", "beat2"):
+                env = {**_process_env(tmp_path, database, queue, smtp, started), "NOTICES_TICK_SECONDS": "1"}
+                log = tmp_path / f"{name}.log"
+                args = ["beat", "-l", "info", "-s", str(tmp_path / f"{name}-schedule")]
+                args += ["--pidfile", str(tmp_path / f"{name}.pid")]
+                beats.append(_start_process(args, env, log, "beat: Starting"))
+                logs.append(log)
+
+            def ticks_ran() -> int:
+                return len(
+                    re.findall(
+                        rf"{re.escape(operations.TICK_TASK)}\[[^\]]+\] succeeded", worker_log.read_text()
+                    )
+                )
+
+            def both_beats_ticked() -> bool:
+                sent = [log.read_text().count("Sending due task notices-tick") for log in logs[1:]]
+                return min(sent) >= 3 and ticks_ran() >= 6
+
+            _wait(both_beats_ticked, "both beats to send the tick three times", logs, timeout=60)
+            _wait(lambda: {r.state for r in deliveries(app)} == {DeliveryState.SENT}, "the deliveries", logs)
+            for beat in beats:
+                _stop(beat)
+            time.sleep(1.5)  # the last ticks finish
+            assert len(runs(app)) == 1
+            assert smtp.inbox.count() == Counter({a: 1 for a in expected})
+        finally:
+            for proc in [*beats, worker]:
+                if proc.poll() is None:
+                    _stop(proc)
         app.extensions["celery"].set_current()
 
 
