@@ -26,6 +26,7 @@ from tests.conftest import PASSWORD, ROOT, TODAY, District, test_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
+    "--lang=zh-CN",  # the browser's own widgets (a file input's 选择文件) in Chinese, as a Chinese user has them
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
