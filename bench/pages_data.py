@@ -12,8 +12,8 @@ jobs and the users would:
   does) - so the month, term and year rankings, the cockpit's trend and the jobs page have data;
 * the commendations of every term and year that has ended on the clock's today, proposed;
 * the three logins the timings use (a bureau official, a bureau admin - the generator's - and one
-  school's admin) plus an inspector, a few pending unlock requests and appeals against the newest
-  spot inspections that may still be appealed.
+  school's admin) plus an inspector, a few pending unlock requests, appeals against the newest
+  spot inspections that may still be appealed, and the usual notice schedules (none run).
 
 :func:`page_ids` then picks the real ids and keys the page URLs are filled with (all of one school,
 the school admin's, so every role opens the same rows).
@@ -113,6 +113,7 @@ def prepare(app: Any) -> None:
         _commendations(app)
         _unlock_requests(app)
         _appeals(app, school_id)
+        _schedules(app)
         _logins(app, school_id)
 
 
@@ -244,6 +245,17 @@ def _appeals(app: Any, school_id: int) -> None:
                 break
         session.commit()
     _say(f"appeals: {filed}")
+
+
+def _schedules(app: Any) -> None:
+    """The usual notice schedules (the demo's); none is run here - delivering a month's report cards
+    is bench/mail.py's subject."""
+    from service.notices.demo import seed_schedules
+
+    with bureau_context(app) as session:
+        seed_schedules()
+        session.commit()
+    _say("notice schedules: the usual ones")
 
 
 def _logins(app: Any, school_id: int) -> None:
