@@ -4,12 +4,21 @@ matplotlib's object API on the Agg canvas (no pyplot, no global figure state: sa
 renders many cards), labels in the recipient's language with Debian's Noto CJK font
 (``fonts-noto-cjk``). Every chart's numbers are also in a table beside it in the document. PNGs are
 small (about 20-30 kB) and deterministic for the same numbers (no timestamp in the file).
+
+Drawing one takes a noticeable part of a second (matplotlib lays out every label), and the previews
+(``/bulletins/...``, ``/schools/<id>/report-cards/...``) and the mails draw the same charts of the same
+immutable ranking snapshot again and again. So a chart is drawn once per process for a given set of
+arguments and then served from a small bounded cache (:func:`_drawn_once`): same numbers, same bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
@@ -20,6 +29,42 @@ PREVIOUS_COLOUR = "#b0bec5"
 LINE_COLOUR = "#1b5e20"
 MEAN_COLOUR = "#78909c"
 DPI = 100
+CACHED_CHARTS = 256  # at ~25 kB a chart: a few MB per process at most
+
+F = TypeVar("F", bound=Callable[..., bytes])
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a chart argument (dicts keep their order: it is the bars' order)."""
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_frozen(v) for v in value))
+    return value
+
+
+def _drawn_once(fn: F) -> F:
+    """Cache ``fn``'s PNG by its arguments (least recently used out beyond :data:`CACHED_CHARTS`); the
+    charts are pure functions of their arguments, so a hit is byte-identical to drawing it again."""
+    cache: OrderedDict[Any, bytes] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> bytes:
+        key = (_frozen(args), _frozen(sorted(kwargs.items())))
+        with lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        png = fn(*args, **kwargs)
+        with lock:
+            cache[key] = png
+            while len(cache) > CACHED_CHARTS:
+                cache.popitem(last=False)
+        return png
+
+    wrapper.cache_clear = cache.clear  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 def _font() -> FontProperties:
@@ -42,6 +87,7 @@ def _style(ax, font: FontProperties) -> None:  # type: ignore[no-untyped-def]
     ax.tick_params(colors="#37474f")
 
 
+@_drawn_once
 def band_chart(
     bands: dict[str, int],
     previous: dict[str, int] | None,
@@ -89,6 +135,7 @@ def band_chart(
     return _png(fig)
 
 
+@_drawn_once
 def trend_chart(
     keys: Sequence[str],
     scores: Sequence[float | None],

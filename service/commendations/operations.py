@@ -35,6 +35,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import selectinload
 
 from service.accounts.models import User
 from service.commendations import proposal as rules
@@ -481,11 +482,14 @@ def candidates(
     decision: str | None = None,
     awards_only: bool = False,
 ) -> Any:
-    """A select of the round's candidates in scope, by commendation and position."""
+    """A select of the round's candidates in scope, by commendation and position, with each line's
+    school and staff member loaded alongside (two more statements, not one per line: a district's
+    round lists hundreds of candidates, and every listing names them)."""
     order = {c.value: i for i, c in enumerate(COMMENDATION_ORDER)}
     stmt = (
         select(CommendationCandidate)
         .where(CommendationCandidate.round_id == row.id)
+        .options(selectinload(CommendationCandidate.school), selectinload(CommendationCandidate.staff))
         .order_by(
             _case_order(order),
             CommendationCandidate.qualifies.desc(),

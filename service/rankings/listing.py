@@ -106,10 +106,17 @@ def entry_dicts(entries: list[RankingEntry], *, sensitivity: bool = False) -> li
     ids = [e.school_id for e in entries]
     schools = {s.id: s for s in db.session.scalars(select(School).where(School.id.in_(ids)))} if ids else {}
     clusters = {c.id: c for c in db.session.scalars(select(Cluster))}
+    # a district has a handful of peer groups and statuses: each label looked up once, not per school
+    group_labels: dict[str, str] = {}
+    status_labels: dict[Any, str] = {}
     out = []
     for e in entries:
         school = schools.get(e.school_id)
         cluster = clusters.get(e.cluster_id)
+        if e.peer_group not in group_labels:
+            group_labels[e.peer_group] = peer_group_label(e.peer_group)
+        if e.status not in status_labels:
+            status_labels[e.status] = label(ENTRY_STATUS_LABELS, e.status)
         row = {
             "school_id": e.school_id,
             "school_code": school.code if school else None,
@@ -118,9 +125,9 @@ def entry_dicts(entries: list[RankingEntry], *, sensitivity: bool = False) -> li
             "cluster_name": cluster.name if cluster else None,
             "school_type": e.school_type,
             "peer_group": e.peer_group,
-            "peer_group_label": peer_group_label(e.peer_group),
+            "peer_group_label": group_labels[e.peer_group],
             "status": e.status.value,
-            "status_label": label(ENTRY_STATUS_LABELS, e.status),
+            "status_label": status_labels[e.status],
             "score": num(e.score),
             "band": e.band.value if e.band else None,
             "rank_overall": e.rank_overall,

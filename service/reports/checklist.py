@@ -39,7 +39,7 @@ from service.incidents.models import Incident
 from service.inspections.models import CanteenMonthlyFacts, Inspection, InspectionKind, InspectionMode
 from service.org.models import CanteenMode, School
 from service.periods.models import Period
-from service.periods.operations import is_open_for
+from service.periods.operations import is_open_for, open_period_ids
 from service.reports.models import MonthlyReport, ReportState
 from service.reports.operations import EDITABLE_STATES
 
@@ -330,11 +330,12 @@ def month_tasks(school_id: int, *, today: date) -> list[MonthTask]:
             )
         )
     }
+    open_ids = open_period_ids(periods, school_id, today)  # one statement, not one per month
     tasks = []
     for period in periods:
         report = reports.get(period.id)
         returned = report is not None and report.state is ReportState.RETURNED
-        if not returned and not is_open_for(period, school_id, today):
+        if not returned and period.id not in open_ids:
             continue
         tasks.append(
             MonthTask(

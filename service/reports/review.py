@@ -287,10 +287,29 @@ def last_return(report: MonthlyReport) -> tuple[ReportTransition | None, int]:
     return (returns[-1] if returns else None), len(returns)
 
 
-def changes_since_return(report: MonthlyReport) -> SinceReturn | None:
+def returns_of(reports: Sequence[MonthlyReport]) -> dict[int, tuple[ReportTransition, int]]:
+    """:func:`last_return` of many reports in one statement: report id -> (latest return, how many);
+    reports never returned are absent."""
+    ids = [report.id for report in reports]
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(ReportTransition)
+        .where(ReportTransition.report_id.in_(ids), ReportTransition.to_state == ReportState.RETURNED)
+        .order_by(ReportTransition.at, ReportTransition.id)
+    )
+    out: dict[int, tuple[ReportTransition, int]] = {}
+    for row in rows:
+        out[row.report_id] = (row, out[row.report_id][1] + 1 if row.report_id in out else 1)
+    return out
+
+
+def changes_since_return(
+    report: MonthlyReport, returned: tuple[ReportTransition | None, int] | None = None
+) -> SinceReturn | None:
     """The latest return's reason and what changed in the month's records after it; None if the
-    report was never returned."""
-    transition, count = last_return(report)
+    report was never returned. ``returned``: the report's :func:`last_return`, when already known."""
+    transition, count = returned if returned is not None else last_return(report)
     if transition is None:
         return None
     entries = _entries_after(report, transition)
@@ -521,11 +540,14 @@ def review_queue(*, today: date) -> list[QueueRow]:
         .options(selectinload(MonthlyReport.period))
         .order_by(MonthlyReport.submitted_at, MonthlyReport.id)
     )
+    rows = list(rows)
+    returns = returns_of([report for report, _school in rows])  # one statement, not one per report
     out = []
     for report, school in rows:
         submitted = local(report.submitted_at)
         waiting = (today - submitted.date()).days if submitted else 0
-        out.append(QueueRow(report, school, max(waiting, 0), changes_since_return(report)))
+        since = changes_since_return(report, returns.get(report.id, (None, 0)))
+        out.append(QueueRow(report, school, max(waiting, 0), since))
     return out
 
 

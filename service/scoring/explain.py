@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from service.core.errors import DomainError, NotFound
 from service.core.labels import label
@@ -42,7 +43,7 @@ from service.inspections.models import (
 )
 from service.org.models import School
 from service.periods.models import Period
-from service.rubrics.models import ITEM_KIND_LABELS, RubricVersion
+from service.rubrics.models import ITEM_KIND_LABELS, RubricSection, RubricVersion
 from service.rules.models import RuleKind, RuleSet
 from service.rules.operations import DEFAULTS
 from service.scoring.engine import current_basis, month_end
@@ -145,7 +146,7 @@ def explain(school_id: int, period_id: int) -> dict[str, Any]:
                 "value": num(row.staff_area),
             },
         },
-        "inspections": [_inspection(i) for i in inspections],
+        "inspections": _inspection_details(inspections),
         "vetoes": _vetoes(school.id, end),
         "checks": {"score_mismatches": row.score_mismatches},
     }
@@ -306,15 +307,38 @@ def _inspections(school_id: int, period_id: int) -> list[Inspection]:
     )
 
 
-def _inspection(inspection: Inspection) -> dict[str, Any]:
-    """One inspection: its sections (points/possible) with every deducted and not-applicable item."""
-    version = db.session.get(RubricVersion, inspection.rubric_version_id)
-    results = db.session.scalars(
-        select(InspectionItemResult).where(
-            InspectionItemResult.school_id == inspection.school_id,
-            InspectionItemResult.inspection_id == inspection.id,
+def _inspection_details(inspections: list[Inspection]) -> list[dict[str, Any]]:
+    """:func:`_inspection` of each, with their rubric versions (sections and items) and item results
+    read up front: three statements for the month, not two per inspection and one per section."""
+    if not inspections:
+        return []
+    version_ids = {i.rubric_version_id for i in inspections}
+    versions = {
+        v.id: v
+        for v in db.session.scalars(
+            select(RubricVersion)
+            .where(RubricVersion.id.in_(version_ids))
+            .options(selectinload(RubricVersion.sections).selectinload(RubricSection.items))
         )
-    ).all()
+    }
+    results: dict[int, list[InspectionItemResult]] = {i.id: [] for i in inspections}
+    by_school: dict[int, list[int]] = {}
+    for inspection in inspections:
+        by_school.setdefault(inspection.school_id, []).append(inspection.id)
+    for school_id, ids in by_school.items():
+        for r in db.session.scalars(
+            select(InspectionItemResult).where(
+                InspectionItemResult.school_id == school_id, InspectionItemResult.inspection_id.in_(ids)
+            )
+        ):
+            results[r.inspection_id].append(r)
+    return [_inspection(i, versions.get(i.rubric_version_id), results[i.id]) for i in inspections]
+
+
+def _inspection(
+    inspection: Inspection, version: RubricVersion | None, results: list[InspectionItemResult]
+) -> dict[str, Any]:
+    """One inspection: its sections (points/possible) with every deducted and not-applicable item."""
     by_item = {r.item_id: r for r in results}
     entries = {r.item_id: scoring.Entry(r.result, r.occurrences) for r in results}
     sections = []

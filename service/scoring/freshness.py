@@ -5,7 +5,8 @@ reopening or an upheld appeal, and nightly for open months - so a page that list
 inspections and evaluations beside its score can show records newer than the score. It must then say
 so ("awaiting acceptance; score as of …") instead of passing an old number off as current.
 
-**The rule** (:func:`score_card`), cheap enough for every page that shows a score:
+**The rule** (:func:`score_card`; :func:`score_cards` for several months of a school at once, in
+three statements), cheap enough for every page that shows a score:
 
 1. no row yet → ``NONE`` (never computed);
 2. the report is not accepted (no report, draft, submitted, returned, reopened) → ``AWAITING``: only
@@ -37,11 +38,14 @@ appeals, which the trail covers.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from service.audit.models import AuditEntry
 from service.db import db
@@ -81,74 +85,106 @@ class ScoreCard:
 
 def score_card(school_id: int, period_id: int) -> ScoreCard:
     """The score card of one school-month in the caller's scope (another school's: ``NONE``)."""
-    row = db.session.scalars(
-        select(SchoolMonthScore).where(
-            SchoolMonthScore.school_id == school_id, SchoolMonthScore.period_id == period_id
+    return score_cards(school_id, [period_id])[period_id]
+
+
+def score_cards(school_id: int, period_ids: Iterable[int]) -> dict[int, ScoreCard]:
+    """:func:`score_card` of several months of one school in three statements, however many months
+    (a school's page lists its recent months): the rows, the reports, and one ``SELECT`` of every
+    accepted month's newest change and counts."""
+    ids = sorted(set(period_ids))
+    if not ids:
+        return {}
+    rows = {
+        r.period_id: r
+        for r in db.session.scalars(
+            select(SchoolMonthScore).where(
+                SchoolMonthScore.school_id == school_id, SchoolMonthScore.period_id.in_(ids)
+            )
         )
-    ).first()
-    if row is None:
-        return ScoreCard(Freshness.NONE)
-    shown = {"composite": row.composite, "band": row.band, "computed_at": row.computed_at, "row": row}
-    report = db.session.scalars(
-        select(MonthlyReport).where(
-            MonthlyReport.school_id == school_id, MonthlyReport.period_id == period_id
-        )
-    ).first()
-    if report is None or report.state is not ReportState.ACCEPTED:
-        return ScoreCard(Freshness.AWAITING, **shown)
-    changed_at = last_change(report)
-    if (
-        row.status is not MonthStatus.SCORED
-        or (changed_at is not None and changed_at > row.computed_at)
-        or _counts_differ(row, report)
-    ):
-        return ScoreCard(Freshness.CHANGED, changed_at=changed_at, **shown)
-    return ScoreCard(Freshness.CURRENT, **shown)
+    }
+    reports = (
+        {
+            r.period_id: r
+            for r in db.session.scalars(
+                select(MonthlyReport)
+                .where(MonthlyReport.school_id == school_id, MonthlyReport.period_id.in_(list(rows)))
+                .options(selectinload(MonthlyReport.period))
+            )
+        }
+        if rows
+        else {}
+    )
+    accepted = [reports[pid] for pid in sorted(reports) if reports[pid].state is ReportState.ACCEPTED]
+    checks = _checks(accepted)
+    cards = {}
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            cards[pid] = ScoreCard(Freshness.NONE)
+            continue
+        shown = {"composite": row.composite, "band": row.band, "computed_at": row.computed_at, "row": row}
+        report = reports.get(pid)
+        if report is None or report.state is not ReportState.ACCEPTED:
+            cards[pid] = ScoreCard(Freshness.AWAITING, **shown)
+            continue
+        changed_at, counts = checks[report.id]
+        if (
+            row.status is not MonthStatus.SCORED
+            or (changed_at is not None and changed_at > row.computed_at)
+            or counts != (row.inspections, row.staff_evaluated, row.overdue_hazards)
+        ):
+            cards[pid] = ScoreCard(Freshness.CHANGED, changed_at=changed_at, **shown)
+        else:
+            cards[pid] = ScoreCard(Freshness.CURRENT, **shown)
+    return cards
+
+
+def _checks(reports: list[MonthlyReport]) -> dict[int, tuple[datetime | None, tuple[int, int, int]]]:
+    """Report id -> (:func:`last_change`, the counts of :func:`_counts`) of each report, in one
+    statement of scalar subqueries (four per report)."""
+    if not reports:
+        return {}
+    columns = [expr for report in reports for expr in (_last_change_select(report), *_counts(report))]
+    values = db.session.execute(select(*(c.scalar_subquery() for c in columns))).one()
+    out = {}
+    for n, report in enumerate(reports):
+        at, inspections, evaluations, overdue = values[4 * n : 4 * n + 4]
+        out[report.id] = (at, (int(inspections), int(evaluations), int(overdue)))
+    return out
 
 
 def last_change(report: MonthlyReport) -> datetime | None:
     """The newest audit entry on the report and on its month's inspections and evaluations."""
+    return db.session.scalar(_last_change_select(report))
+
+
+def _last_change_select(report: MonthlyReport) -> Any:
     inspections = select(Inspection.id).where(
         Inspection.school_id == report.school_id, Inspection.period_id == report.period_id
     )
     evaluations = select(Evaluation.id).where(
         Evaluation.school_id == report.school_id, Evaluation.period_id == report.period_id
     )
-    return db.session.scalar(
-        select(func.max(AuditEntry.at)).where(
-            AuditEntry.school_id == report.school_id,
-            or_(
-                and_(AuditEntry.table_name == MonthlyReport.__tablename__, AuditEntry.row_id == report.id),
-                and_(AuditEntry.table_name == Inspection.__tablename__, AuditEntry.row_id.in_(inspections)),
-                and_(AuditEntry.table_name == Evaluation.__tablename__, AuditEntry.row_id.in_(evaluations)),
-            ),
-        )
+    return select(func.max(AuditEntry.at)).where(
+        AuditEntry.school_id == report.school_id,
+        or_(
+            and_(AuditEntry.table_name == MonthlyReport.__tablename__, AuditEntry.row_id == report.id),
+            and_(AuditEntry.table_name == Inspection.__tablename__, AuditEntry.row_id.in_(inspections)),
+            and_(AuditEntry.table_name == Evaluation.__tablename__, AuditEntry.row_id.in_(evaluations)),
+        ),
     )
 
 
-def _counts_differ(row: SchoolMonthScore, report: MonthlyReport) -> bool:
-    """The row's counts against the records now: scored inspections, evaluations, month-end overdue
-    hazards (one query)."""
+def _counts(report: MonthlyReport) -> tuple[Any, Any, Any]:
+    """What the row's counts are checked against: scored inspections, evaluations and overdue
+    hazards at the month's end, as the records stand now."""
     period: Period = report.period
     school, pid = report.school_id, report.period_id
-    inspections = (
-        select(func.count(Inspection.id))
-        .where(Inspection.school_id == school, Inspection.period_id == pid, Inspection.excluded.is_(False))
-        .scalar_subquery()
-    )
-    evaluations = (
-        select(func.count(Evaluation.id))
-        .where(Evaluation.school_id == school, Evaluation.period_id == pid)
-        .scalar_subquery()
-    )
-    overdue = (
-        select(func.count(Hazard.id))
-        .where(Hazard.school_id == school, overdue_clause(month_end(period)))
-        .scalar_subquery()
-    )
-    now = db.session.execute(select(inspections, evaluations, overdue)).one()
-    return (int(now[0]), int(now[1]), int(now[2])) != (
-        row.inspections,
-        row.staff_evaluated,
-        row.overdue_hazards,
+    return (
+        select(func.count(Inspection.id)).where(
+            Inspection.school_id == school, Inspection.period_id == pid, Inspection.excluded.is_(False)
+        ),
+        select(func.count(Evaluation.id)).where(Evaluation.school_id == school, Evaluation.period_id == pid),
+        select(func.count(Hazard.id)).where(Hazard.school_id == school, overdue_clause(month_end(period))),
     )

@@ -33,7 +33,7 @@ from service.periods.models import Period
 from service.rankings.listing import school_trend
 from service.reports.checklist import month_tasks
 from service.reports.models import ACTION_LABELS, COMPLETENESS_LABELS, REPORT_STATE_LABELS, MonthlyReport
-from service.scoring.freshness import score_card
+from service.scoring.freshness import score_cards
 from service.scoring.models import SchoolMonthScore
 from service.staff.models import (
     CONTRACT_TYPE_LABELS,
@@ -276,13 +276,16 @@ def _recent_months(school_id: int, *, limit: int = 6) -> list[dict[str, Any]]:
     ids = set(reports) | scored
     if not ids:
         return []
-    periods = db.session.scalars(
-        select(Period)
-        .where(Period.id.in_(ids))
-        .order_by(Period.year.desc(), Period.month.desc())
-        .limit(limit)
+    periods = list(
+        db.session.scalars(
+            select(Period)
+            .where(Period.id.in_(ids))
+            .order_by(Period.year.desc(), Period.month.desc())
+            .limit(limit)
+        )
     )
-    return [{"period": p, "report": reports.get(p.id), "card": score_card(school_id, p.id)} for p in periods]
+    cards = score_cards(school_id, [p.id for p in periods])  # three statements for all the months
+    return [{"period": p, "report": reports.get(p.id), "card": cards[p.id]} for p in periods]
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
