@@ -508,7 +508,7 @@ def test_template_is_prefilled_with_the_month(app: Any, district: District, mont
     # 考核小组: the mean of 王校长 and 赵主任; 师生满意度 and 自评 as entered; the peer is not in the workbook
     assert staff["张甲厨"][2:7] == (8.5, 17, 13.5, 40.5, 9.5)
     assert staff["张甲厨"][7:12] == (7, 15, 12, 38, 8) and staff["张甲厨"][12:17] == (10, 20, 15, 45, 10)
-    assert staff["周同事"][2:] == (None,) * 15
+    assert staff["周同事"][2:17] == (None,) * 15 and staff["周同事"][17] == entered["peer_id"]  # its 人员编号
     hazard = _rows(wb["隐患整改"])
     assert [r[:4] for r in hazard] == [("灭火器过期", "食堂后厨", "一般", "李电工")]
     incident = _rows(wb["事故事件"])

@@ -21,8 +21,12 @@ from service.inspections.models import ITEM_OUTCOME_LABELS, InspectionKind, Item
 from service.staff.models import STAFF_ROLE_LABELS, StaffRole
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Bumped whenever a sheet's layout changes; the upload accepts only this version.
-TEMPLATE_VERSION = "houqin-monthly-1"
+# Bumped whenever a sheet's layout changes; the upload accepts this version and those listed below.
+TEMPLATE_VERSION = "houqin-monthly-2"
+# Template versions the upload still reads, and whether their 人员考核 sheet carries each person's
+# 人员编号 (version 1 had names only: its rows are matched by name, which fails for two people of the
+# same name - the reason for version 2).
+STAFF_ID_COLUMN = {"houqin-monthly-1": False, TEMPLATE_VERSION: True}
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 SHEET_INFO = "说明"
@@ -53,6 +57,9 @@ FACT_ROWS = (
 HAZARD_HEADERS = ("隐患名称", "位置", "等级", "责任人", "发现日期", "整改期限", "描述")
 INCIDENT_HEADERS = ("类型", "发生时间", "严重程度", "学校有责任", "描述")
 STAFF_FIXED_HEADERS = ("姓名", "岗位")
+# The last column of 人员考核: the person's id in the system, written by the template and read back to
+# tell apart staff who share a name (names repeat in real schools). Locked on the pre-filled rows.
+STAFF_ID_HEADER = "人员编号(勿改)"
 # Rater groups the workbook carries, in column order. Peer ratings name the rating colleague, so
 # they are entered in the system, not in the workbook.
 STAFF_GROUPS = (("assessment", "考核小组"), ("satisfaction", "师生满意度"), ("self", "自评"))
@@ -86,12 +93,16 @@ INCIDENT_SEVERITIES = reverse_labels(INCIDENT_SEVERITY_LABELS)
 INCIDENT_SEVERITY_CHOICES = [INCIDENT_SEVERITY_LABELS[s][0] for s in IncidentSeverity]
 
 
-def staff_headers(sections: list[Any]) -> list[str]:
-    """姓名, 岗位, then one column per (rater group, dimension) of the pinned staff rubric version."""
+def staff_headers(sections: list[Any], *, with_id: bool = True) -> list[str]:
+    """姓名, 岗位, then one column per (rater group, dimension) of the pinned staff rubric version, then
+    (``with_id``, the current template) 人员编号. The id comes last so that every other column keeps the
+    place it had in version 1 of the template."""
     headers = list(STAFF_FIXED_HEADERS)
     for _group, group_label in STAFF_GROUPS:
         for section in sections:
             headers.append(f"{group_label}-{section.name}({format(section.max_points.normalize(), 'f')})")
+    if with_id:
+        headers.append(STAFF_ID_HEADER)
     return headers
 
 

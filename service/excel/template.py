@@ -14,8 +14,9 @@ Sheets (all headers Chinese, row 1 locked, panes frozen under it):
   school with no canteen.
 - 人员考核: the school's active staff (姓名/岗位) with one column per dimension for the assessment group
   (required for an evaluated person), and optional 师生满意度 and 自评 columns, filled in with the
-  month's evaluations as :mod:`service.excel.month` reads them. A row whose score cells are all empty
-  is not evaluated.
+  month's evaluations as :mod:`service.excel.month` reads them, and last each person's 人员编号 (their
+  id, locked): names repeat in real schools, so the upload matches rows by it. A row whose score cells
+  are all empty is not evaluated.
 - 隐患整改 / 事故事件: the month's hazards and incidents, then free rows for new ones, one per row.
 
 The template is pre-filled with what the month already holds (:mod:`service.excel.month`), so a school
@@ -51,6 +52,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True)
 EDITABLE_ROWS = 300  # rows below the header left unlocked for input on the free-form sheets
 UNLOCKED = Protection(locked=False)
+LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")  # cells written by the system, not for input
 
 
 def _list_validation(ws: Worksheet, choices: list[str], ref: str) -> None:
@@ -169,7 +171,8 @@ def _info_sheet(
         "结果从下拉列表选择（合格/不合格/不适用），“次数”只用于不合格项（留空按1次计）。",
         "3. 食堂月度数据：在“数值”列填写整数（餐厨垃圾最多1位小数）。",
         "4. 人员考核：已列出本校在岗后勤人员；考核小组各维度必须填写，师生满意度和自评可选。"
-        "整行留空表示本月暂不考核。同事互评请在系统中录入。",
+        "整行留空表示本月暂不考核。同事互评请在系统中录入。最后一列“人员编号”由系统填写，"
+        "用于区分同名人员，请勿修改；在表末新增的行可不填编号，按姓名识别（同名人员须使用已列出的行）。",
         "5. 隐患整改、事故事件：每行一条本月新发现的隐患或发生的事故。"
         "事故须在发生后2小时内通过系统上报，本表仅用于补录，补录时间即为上报时间。",
         "6. 本表下载时已填入系统中本月已录入的数据，可直接修改后上传。上传后系统先检查并列出将替换、"
@@ -236,9 +239,13 @@ def _facts_sheet(wb: Workbook, has_canteen: bool, facts: CanteenMonthlyFacts | N
 
 
 def _staff_sheet(wb: Workbook, month: month_data.MonthData, version: RubricVersion | None) -> None:
+    """One row per active staff member; the last column is the person's 人员编号 (their id), which the
+    upload matches rows by, so two people with the same name and 岗位 each keep their own ratings. It
+    is locked and shaded on the listed rows; a row added below may leave it empty (matched by name)."""
     sections = list(version.sections) if version is not None else []
     headers = c.staff_headers(sections)
-    ws = _sheet(wb, c.SHEET_STAFF, headers, [12, 14] + [11] * (len(headers) - 2))
+    id_column = len(headers)
+    ws = _sheet(wb, c.SHEET_STAFF, headers, [12, 14] + [11] * (len(headers) - 3) + [16])
     for member in month.roster:
         row: list[Any] = [c.neutralise(member.name), STAFF_ROLE_LABELS[member.role][0]]
         evaluation = month.evaluations.get(member.id)
@@ -246,9 +253,13 @@ def _staff_sheet(wb: Workbook, month: month_data.MonthData, version: RubricVersi
         for group in month_data.WORKBOOK_GROUPS:
             scores = groups.get(group, {})
             row += [_number(scores[s.code]) if s.code in scores else None for s in sections]
+        row.append(member.id)
         ws.append(row)
-    last = 1 + len(month.roster) + EDITABLE_ROWS
-    _unlock(ws, range(2, last + 1), range(1, len(headers) + 1))
+        ws.cell(row=ws.max_row, column=id_column).fill = LOCKED_FILL
+    listed = 1 + len(month.roster)
+    last = listed + EDITABLE_ROWS
+    _unlock(ws, range(2, listed + 1), range(1, id_column))  # the listed ids stay locked
+    _unlock(ws, range(listed + 1, last + 1), range(1, id_column + 1))
     _list_validation(ws, c.ROLE_CHOICES, f"B2:B{last}")
     for i, section in enumerate(sections * len(c.STAFF_GROUPS)):
         column = c.col(3 + i)

@@ -185,12 +185,12 @@ def _prepare(report: MonthlyReport, data: bytes, filename: str) -> UploadResult:
     try:
         book, merges = _open(data, filename)
         school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
-        versions = _check_meta(book, report, school)
-        sheets = _check_sheets(book, versions)
+        versions, staff_ids = _check_meta(book, report, school)
+        sheets = _check_sheets(book, versions, staff_ids=staff_ids)
     except _FileRefused as refused:
         result.file_errors.append(refused.message)
         return result
-    reader = _Reader(report, school, versions, today, merges)
+    reader = _Reader(report, school, versions, today, merges, staff_ids=staff_ids)
     parsed = reader.read(sheets)
     book.close()
     if reader.errors:
@@ -245,7 +245,11 @@ def _open(data: bytes, filename: str) -> tuple[Any, dict[str, list[tuple[str, in
 # --- level 2: the template ------------------------------------------------------------------------------
 
 
-def _check_meta(book: Any, report: MonthlyReport, school: School) -> dict[RubricKind, RubricVersion | None]:
+def _check_meta(
+    book: Any, report: MonthlyReport, school: School
+) -> tuple[dict[RubricKind, RubricVersion | None], bool]:
+    """The rubric versions the workbook was made for, and whether its 人员考核 sheet carries 人员编号
+    (the current template does; version 1 of the template is still read, by name)."""
     wrong = _("This is not the monthly template of this system; download the template and fill that in.")
     if c.SHEET_META not in book.sheetnames:
         raise _FileRefused(wrong)
@@ -253,7 +257,8 @@ def _check_meta(book: Any, report: MonthlyReport, school: School) -> dict[Rubric
     for row in book[c.SHEET_META].iter_rows(values_only=True):
         if row and row[0] is not None:
             meta[str(row[0])] = "" if len(row) < 2 or row[1] is None else str(row[1])
-    if meta.get("template_version") != c.TEMPLATE_VERSION:
+    staff_ids = c.STAFF_ID_COLUMN.get(meta.get("template_version", ""))
+    if staff_ids is None:
         raise _FileRefused(wrong)
     if meta.get("school_code") != school.code:
         raise _FileRefused(
@@ -279,16 +284,19 @@ def _check_meta(book: Any, report: MonthlyReport, school: School) -> dict[Rubric
                 _("The bureau has published a new rubric since this template was made; download it again.")
             )
         versions[kind] = current
-    return versions
+    return versions, staff_ids
 
 
-def _check_sheets(book: Any, versions: dict[RubricKind, RubricVersion | None]) -> dict[str, Any]:
+def _check_sheets(
+    book: Any, versions: dict[RubricKind, RubricVersion | None], *, staff_ids: bool
+) -> dict[str, Any]:
     staff_version = versions[RubricKind.STAFF]
+    staff_sections = list(staff_version.sections) if staff_version else []
     expected = {
         c.SHEET_CANTEEN: list(c.INSPECTION_HEADERS),
         c.SHEET_SAFETY: list(c.INSPECTION_HEADERS),
         c.SHEET_FACTS: list(c.FACTS_HEADERS),
-        c.SHEET_STAFF: c.staff_headers(list(staff_version.sections) if staff_version else []),
+        c.SHEET_STAFF: c.staff_headers(staff_sections, with_id=staff_ids),
         c.SHEET_HAZARDS: list(c.HAZARD_HEADERS),
         c.SHEET_INCIDENTS: list(c.INCIDENT_HEADERS),
     }
@@ -334,6 +342,19 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _whole(value: Any) -> int | None:
+    """A 人员编号 as a cell holds it (a number, or digits kept as text), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 class _Reader:
     def __init__(
         self,
@@ -342,8 +363,11 @@ class _Reader:
         versions: dict[RubricKind, RubricVersion | None],
         today: date,
         merges: dict[str, list[tuple[str, int]]],
+        *,
+        staff_ids: bool = True,
     ) -> None:
         self.report = report
+        self.staff_ids = staff_ids  # the 人员考核 sheet ends with a 人员编号 column
         self.school = school
         self.versions = versions
         self.today = today
@@ -579,37 +603,31 @@ class _Reader:
     def read_staff(self, ws: Any) -> list[tuple[int, StaffMember, list[dict[str, Any]]]]:
         version = self.versions[RubricKind.STAFF]
         sections = list(version.sections) if version else []
-        width = 2 + len(sections) * len(c.STAFF_GROUPS)
+        scores_end = 2 + len(sections) * len(c.STAFF_GROUPS)
+        width = scores_end + (1 if self.staff_ids else 0)
+        # This school's active staff only: a number or a name of anyone else matches nobody.
         roster = db.session.scalars(
             select(StaffMember).where(StaffMember.school_id == self.school.id, StaffMember.active.is_(True))
         ).all()
+        by_id = {member.id: member for member in roster}
         by_name: dict[str, list[StaffMember]] = {}
         for member in roster:
             by_name.setdefault(member.name.strip(), []).append(member)
         out = []
         seen: set[int] = set()
         for r, v in self.rows(ws, width):
-            scores_cells = v[2:width]
+            scores_cells = v[2:scores_end]
             if all(_blank(x) for x in scores_cells):
                 continue  # listed but not evaluated this month
             name = self.text(r, 1, v[0], limit=40, required=True)
             role = None
             if not _blank(v[1]):
                 role = self.choice(r, 2, v[1], c.ROLES, c.ROLE_CHOICES)
-            matches = by_name.get(name, [])
-            if role is not None and len(matches) > 1:
-                matches = [m for m in matches if m.role == role]
-            member = None
-            if name and not matches:
-                self.error(
-                    r,
-                    1,
-                    _("%(name)s is not an active staff member of this school (see the roster).", name=name),
-                )
-            elif len(matches) > 1:
-                self.error(r, 2, _("Several staff members are called %(name)s; choose the 岗位.", name=name))
-            elif matches:
-                member = matches[0]
+            if self.staff_ids and not _blank(v[width - 1]):
+                member = self.staff_by_number(r, width, v[width - 1], name, by_id)
+            else:
+                member = self.staff_by_name(r, name, role, by_name)
+            if member is not None:
                 if member.id in seen:
                     self.error(r, 1, _("%(name)s is listed twice.", name=name))
                     member = None
@@ -641,6 +659,68 @@ class _Reader:
             if member is not None:
                 out.append((r, member, ratings))
         return out
+
+    def staff_by_number(
+        self, r: int, column: int, value: Any, name: str, by_id: dict[int, StaffMember]
+    ) -> StaffMember | None:
+        """The row's person by its 人员编号 - one of this school's active staff, or an error that says
+        nothing about whom else the number might belong to."""
+        number = _whole(value)
+        member = by_id.get(number) if number is not None else None
+        if member is None:
+            self.error(
+                r,
+                column,
+                _(
+                    "%(number)s is not the 人员编号 of an active staff member of this school; keep the "
+                    "number the template listed (leave it empty on a row you add).",
+                    number=str(value).strip(),
+                ),
+            )
+            return None
+        if name and name != member.name.strip():
+            self.error(
+                r,
+                1,
+                _(
+                    "The 人员编号 %(number)s belongs to %(member)s, not to %(name)s; keep each person's "
+                    "row as the template listed it.",
+                    number=number,
+                    member=member.name,
+                    name=name,
+                ),
+            )
+            return None
+        return member
+
+    def staff_by_name(
+        self, r: int, name: str, role: Any, by_name: dict[str, list[StaffMember]]
+    ) -> StaffMember | None:
+        """A row without 人员编号 (added by hand, or a workbook from before the column): by its name,
+        and its 岗位 when several share the name. Several left: only the number can tell them apart."""
+        matches = by_name.get(name, [])
+        if role is not None and len(matches) > 1:
+            matches = [m for m in matches if m.role == role]
+        if name and not matches:
+            self.error(
+                r,
+                1,
+                _("%(name)s is not an active staff member of this school (see the roster).", name=name),
+            )
+        elif len(matches) > 1:
+            self.error(
+                r,
+                1,
+                _(
+                    "Several staff members are called %(name)s; use the row the template lists for "
+                    "each of them, with their 人员编号 (download the template again if it has no such "
+                    "column).",
+                    name=name,
+                ),
+            )
+        elif matches:
+            return matches[0]
+        return None
 
     def read_hazards(self, ws: Any) -> list[tuple[int, dict[str, Any]]]:
         out = []

@@ -30,7 +30,8 @@ class Explanation(MethodView):
     @blp.response(200, ExplanationOut)
     def get(self, school_id: int, period_code: str) -> Any:
         """From the composite down to each deducted item, for one school and month (``2026-03``)."""
-        return explain(school_id, period_by_code(period_code).id)
+        period = period_by_code(period_code)  # held: explain() finds it in the identity map
+        return explain(school_id, period.id)
 
 
 def _rules_out() -> dict[str, Any]:

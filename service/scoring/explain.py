@@ -7,6 +7,11 @@ come from the same pure functions that scored each inspection (``item_deduction`
 points the engine used. Where the two could disagree (a stored inspection score edited behind the
 application's back) the explanation says so instead of hiding it.
 
+The month is read set-based, in a fixed handful of statements however many inspections it has: the
+school with its stored score row, the inspections with their item results, and every rubric version
+they were scored with (sections and items included) together with the published safety version the
+hazard rule comes from; then the hazards and the vetoes. The lines are assembled in Python by id.
+
 Decimals are returned as plain strings without trailing zeros (``"88.3"``, ``"100"``) so a JSON
 round-trip never turns them into binary floats. Vetoes in force at the month's end are listed: they
 never change a score (rubrics.md formula 8), they only bar commendations.
@@ -20,12 +25,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
 
 from service.core.errors import DomainError, NotFound
 from service.core.labels import label
-from service.core.lookup import get_or_404
 from service.core.timeutil import api_timestamp
 from service.db import db
 from service.hazards.models import Hazard
@@ -43,7 +47,8 @@ from service.inspections.models import (
 )
 from service.org.models import School
 from service.periods.models import Period
-from service.rubrics.models import ITEM_KIND_LABELS, RubricSection, RubricVersion
+from service.rubrics.models import ITEM_KIND_LABELS, RubricKind, RubricVersion
+from service.rubrics.operations import versions_with_items
 from service.rules.models import RuleKind, RuleSet
 from service.rules.operations import DEFAULTS
 from service.scoring.engine import current_basis, month_end
@@ -105,22 +110,28 @@ def period_by_code(code: str) -> Period:
 
 def explain(school_id: int, period_id: int) -> dict[str, Any]:
     """The whole chain for one school and month (in the caller's scope: another school is a 404)."""
-    school = get_or_404(School, school_id)
-    period = get_or_404(Period, period_id)
-    row = db.session.scalars(
-        select(SchoolMonthScore).where(
-            SchoolMonthScore.school_id == school.id, SchoolMonthScore.period_id == period.id
-        )
-    ).first()
+    # Periods are district-wide reference data: the identity map may answer (period_by_code read it).
+    period = db.session.get(Period, period_id)
+    if period is None:
+        raise NotFound()
+    school, row = _school_and_score(school_id, period.id)
     if row is None:
         raise DomainError(
             {"_request": [_("No scores have been computed for %(period)s yet.", period=period.code)]},
             status=404,
         )
-    basis = current_basis()
-    settings = rules_of(row.rules_version)
     end = month_end(period)
     inspections = _inspections(school.id, period.id)
+    # Every version the month was scored with, and the published safety version current_basis() reads
+    # the hazard rule from: one statement, before current_basis() asks for the latter.
+    versions = versions_with_items({i.rubric_version_id for i in inspections}, published=[RubricKind.SAFETY])
+    basis = current_basis()
+    # The stored row's rules: the ones in force (already read by current_basis) unless they changed since.
+    settings = (
+        copy.deepcopy(basis.settings)
+        if row.rules_version == basis.rules_version
+        else rules_of(row.rules_version)
+    )
     return {
         "school": {"id": school.id, "code": school.code, "name": school.name},
         "school_id": school.id,
@@ -146,10 +157,26 @@ def explain(school_id: int, period_id: int) -> dict[str, Any]:
                 "value": num(row.staff_area),
             },
         },
-        "inspections": _inspection_details(inspections),
+        "inspections": [_inspection(i, versions.get(i.rubric_version_id)) for i in inspections],
         "vetoes": _vetoes(school.id, end),
         "checks": {"score_mismatches": row.score_mismatches},
     }
+
+
+def _school_and_score(school_id: int, period_id: int) -> tuple[School, SchoolMonthScore | None]:
+    """The school (in the caller's scope: another school is a 404) and its stored row for the month,
+    if any, in one statement."""
+    found = db.session.execute(
+        select(School, SchoolMonthScore)
+        .outerjoin(
+            SchoolMonthScore,
+            and_(SchoolMonthScore.school_id == School.id, SchoolMonthScore.period_id == period_id),
+        )
+        .where(School.id == school_id)
+    ).first()
+    if found is None:
+        raise NotFound()
+    return found[0], found[1]
 
 
 def _composite(row: SchoolMonthScore, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,47 +325,24 @@ def _safety(
 
 
 def _inspections(school_id: int, period_id: int) -> list[Inspection]:
+    """The month's inspections with their item results, in one statement (joined eager loading)."""
     return list(
         db.session.scalars(
             select(Inspection)
             .where(Inspection.school_id == school_id, Inspection.period_id == period_id)
+            .options(joinedload(Inspection.results))
             .order_by(Inspection.kind, Inspection.mode, Inspection.inspected_on, Inspection.id)
-        )
+        ).unique()
     )
 
 
-def _inspection_details(inspections: list[Inspection]) -> list[dict[str, Any]]:
-    """:func:`_inspection` of each, with their rubric versions (sections and items) and item results
-    read up front: three statements for the month, not two per inspection and one per section."""
-    if not inspections:
-        return []
-    version_ids = {i.rubric_version_id for i in inspections}
-    versions = {
-        v.id: v
-        for v in db.session.scalars(
-            select(RubricVersion)
-            .where(RubricVersion.id.in_(version_ids))
-            .options(selectinload(RubricVersion.sections).selectinload(RubricSection.items))
-        )
-    }
-    results: dict[int, list[InspectionItemResult]] = {i.id: [] for i in inspections}
-    by_school: dict[int, list[int]] = {}
-    for inspection in inspections:
-        by_school.setdefault(inspection.school_id, []).append(inspection.id)
-    for school_id, ids in by_school.items():
-        for r in db.session.scalars(
-            select(InspectionItemResult).where(
-                InspectionItemResult.school_id == school_id, InspectionItemResult.inspection_id.in_(ids)
-            )
-        ):
-            results[r.inspection_id].append(r)
-    return [_inspection(i, versions.get(i.rubric_version_id), results[i.id]) for i in inspections]
+def _inspection(inspection: Inspection, version: RubricVersion | None) -> dict[str, Any]:
+    """One inspection: its sections (points/possible) with every deducted and not-applicable item.
 
-
-def _inspection(
-    inspection: Inspection, version: RubricVersion | None, results: list[InspectionItemResult]
-) -> dict[str, Any]:
-    """One inspection: its sections (points/possible) with every deducted and not-applicable item."""
+    ``version`` is the rubric version the inspection was scored with, its sections and items loaded;
+    the item results are the inspection's own (both read set-based by :func:`explain`).
+    """
+    results: list[InspectionItemResult] = inspection.results
     by_item = {r.item_id: r for r in results}
     entries = {r.item_id: scoring.Entry(r.result, r.occurrences) for r in results}
     sections = []
