@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.audit.trail import current_actor
+from service.core import workflow
 from service.core.errors import Conflict, DomainError
 from service.core.timeutil import local
 from service.core.types import utcnow
@@ -158,10 +159,14 @@ def request_unlock(
 
 
 def decide_unlock(req: UnlockRequest, *, grant: bool, note: str, today: date) -> UnlockRequest:
+    """Grant or refuse a pending request; of two decisions at the same moment one wins, the other 409."""
     if req.state is not UnlockState.PENDING:
         raise Conflict({"state": [_("This request has already been decided.")]})
     if not grant and not note.strip():
         raise DomainError({"note": [_("Please say why the request is refused.")]})
+    workflow.claim(
+        req, UnlockState.PENDING, refusal=lambda _state: _("This request has already been decided.")
+    )
     req.state = UnlockState.GRANTED if grant else UnlockState.REFUSED
     req.decided_by_id = current_actor().user_id
     req.decided_at = utcnow()
