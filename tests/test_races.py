@@ -127,11 +127,11 @@ def _post(
     return lambda: app.test_client().post(url, json=body if body is not None else {}, headers=headers)
 
 
-def _one_wins(responses: list[Any], field: str = "state") -> tuple[Any, Any]:
-    """Exactly one 200 and one 409 in the API's error shape with a message on ``field``."""
+def _one_wins(responses: list[Any], field: str = "state", ok: int = 200) -> tuple[Any, Any]:
+    """Exactly one ``ok`` and one 409 in the API's error shape with a message on ``field``."""
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 409], [r.get_json() for r in responses]
-    won = next(r for r in responses if r.status_code == 200)
+    assert statuses == sorted([ok, 409]), [r.get_json() for r in responses]
+    won = next(r for r in responses if r.status_code == ok)
     lost = next(r for r in responses if r.status_code == 409)
     body = lost.get_json()
     assert body["code"] == 409 and body["message"]
@@ -284,12 +284,7 @@ def test_appeal_decided_twice_at_once(
 ) -> None:
     from tests.test_appeals import _add_user, _file, _spot
 
-    with app.app_context(), use_scope(TenantScope.bureau()):
-        period = Period(year=2025, month=3, deadline=date(2025, 4, 5), lock_days=10)
-        db.session.add(period)
-        db.session.commit()
-        period_id = period.id
-        db.session.remove()
+    period_id = _march(app)
     _add_user(app, district, "inspector2", district.cluster_1)
     client = app.test_client()
     spot = _spot(client, district, period_id, 12, C5=1)
@@ -318,16 +313,54 @@ def test_appeal_decided_twice_at_once(
         assert emitted == [] and jobs == []
 
 
+def test_appeal_filed_twice_at_once(app: Any, district: District, race: Race, monkeypatch: Any) -> None:
+    """Two clicks on 提出申诉: one appeal, and a 409 saying one is already waiting (not a 500)."""
+    from tests.test_appeals import _spot
+
+    spot = _spot(app.test_client(), district, _march(app), 12)
+    monkeypatch.setattr("service.appeals.api.today_shanghai", lambda: date(2025, 3, 14))
+    race.gate("service.appeals.operations.file_appeal")
+    body = {"inspection_id": spot["id"], "reason": "督查当日留样冰箱故障，已有维修记录为证"}
+    a = district.headers("admin_a")
+    _won, lost = _one_wins(
+        race.run(_post(app, "/api/v1/appeals", a, body), _post(app, "/api/v1/appeals", a, body)),
+        field="inspection_id",
+        ok=201,
+    )
+    assert lost.get_json()["errors"]["inspection_id"] == ["该次督查已有一项申诉正在等待复核。"]
+    assert _count(app, InspectionAppeal, InspectionAppeal.inspection_id == spot["id"]) == 1
+
+
 # --- unlock requests ----------------------------------------------------------------------------------
 
 
-def test_unlock_request_granted_and_refused_at_once(app: Any, district: District, race: Race) -> None:
+def _march(app: Any) -> int:
+    """March 2025, locked long ago."""
     with app.app_context(), use_scope(TenantScope.bureau()):
         period = Period(year=2025, month=3, deadline=date(2025, 4, 5), lock_days=10)
         db.session.add(period)
         db.session.commit()
         period_id = period.id
         db.session.remove()
+    return period_id
+
+
+def test_unlock_requested_twice_at_once(app: Any, district: District, race: Race) -> None:
+    period_id = _march(app)
+    race.gate("service.periods.operations.request_unlock")
+    url, a = f"/api/v1/periods/{period_id}/unlock-requests", district.headers("admin_a")
+    _one_wins(
+        race.run(
+            _post(app, url, a, {"reason": "三月漏报，补交"}), _post(app, url, a, {"reason": "三月漏报，补交"})
+        ),
+        field="period_id",
+        ok=201,
+    )
+    assert _count(app, UnlockRequest, UnlockRequest.period_id == period_id) == 1
+
+
+def test_unlock_request_granted_and_refused_at_once(app: Any, district: District, race: Race) -> None:
+    period_id = _march(app)
     req = app.test_client().post(
         f"/api/v1/periods/{period_id}/unlock-requests",
         json={"reason": "三月漏报，补交"},

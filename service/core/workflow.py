@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from service.audit.trail import current_actor
 from service.core.errors import Conflict
@@ -67,6 +67,18 @@ def claim(
     current = db.session.scalar(select(attr).where(model.id == obj.id))
     db.session.expire(obj)
     raise Conflict({field: [changed_meanwhile() if current is None else refusal(current)]})
+
+
+def serialize(kind: int, key: int) -> None:
+    """Queue the callers that create a workflow row for the same ``key`` (``kind``: the area's lock number).
+
+    A creation has no row to claim yet: two appeals filed against one inspection at the same moment
+    both find "no open appeal" and both insert. Taken before that check, this PostgreSQL
+    transaction-level advisory lock makes the second caller wait until the first commits; its check
+    then reads the committed row and refuses (409). SQLite (the demo) serialises writers by itself.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:kind, :key)"), {"kind": kind, "key": key})
 
 
 def advance(

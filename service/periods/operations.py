@@ -26,6 +26,7 @@ from service.periods.models import (
 )
 
 NON_REPORTING_MONTHS = frozenset({8})  # August: summer holiday, not a reporting month
+UNLOCK_REQUEST_LOCK = 714_032  # workflow.serialize: one unlock request of a month at a time
 
 
 def default_deadline(year: int, month: int) -> date:
@@ -142,6 +143,7 @@ def request_unlock(
         raise DomainError({"reason": [_("Please give a reason (at least 4 characters).")]})
     if not period.is_locked(today):
         raise Conflict({"period_id": [_("The period is not locked; no unlock is needed.")]})
+    workflow.serialize(UNLOCK_REQUEST_LOCK, period.id)  # two requests at once: the second sees the first
     pending = select(UnlockRequest.id).where(
         UnlockRequest.period_id == period.id, UnlockRequest.state == UnlockState.PENDING
     )
