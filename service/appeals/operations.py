@@ -35,6 +35,7 @@ from service.inspections.models import Inspection, InspectionMode
 
 MIN_TEXT = 4  # a reason or a decision note of fewer characters explains nothing
 EXCLUDED_REASON_MAX = 500  # Inspection.excluded_reason
+APPEAL_FILING_LOCK = 714_031  # workflow.serialize: one filing per inspection at a time
 
 
 def last_filing_day(inspection: Inspection) -> date:
@@ -164,6 +165,7 @@ def file_appeal(inspection: Inspection, reason: str, *, today: date, now: dateti
     reason = (reason or "").strip()
     if len(reason) < MIN_TEXT:
         raise DomainError({"reason": [_("Please give a reason (at least 4 characters).")]})
+    workflow.serialize(APPEAL_FILING_LOCK, inspection.id)  # two filings at once: the second sees the first
     earlier = _appeals_of(inspection)
     if any(a.state is AppealState.SUBMITTED for a in earlier):
         raise Conflict(

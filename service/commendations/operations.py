@@ -41,6 +41,7 @@ from service.accounts.models import User
 from service.commendations import proposal as rules
 from service.commendations.models import (
     COMMENDATION_ORDER,
+    DECISION_LABELS,
     CommendationCandidate,
     CommendationCertificate,
     CommendationRound,
@@ -48,6 +49,7 @@ from service.commendations.models import (
     RoundKind,
     RoundState,
 )
+from service.core import workflow
 from service.core.errors import Conflict, DomainError
 from service.core.labels import label
 from service.core.outbox import enqueue_task
@@ -206,13 +208,19 @@ def open_round(
         )
         db.session.add(row)
         db.session.flush()
+    else:
+        row = _lock(row)  # a publication at the same moment: wait for it, then see the round published
     _ensure_not_published(row)
     return row
 
 
 def _ensure_not_published(row: CommendationRound) -> None:
     if row.is_published:
-        raise Conflict({"round": [_("This commendation list is published and can no longer change.")]})
+        raise Conflict({"round": [_published_message()]})
+
+
+def _published_message() -> str:
+    return _("This commendation list is published and can no longer change.")
 
 
 def _lock(row: CommendationRound) -> CommendationRound:
@@ -532,9 +540,16 @@ def decide(
     user: User | None,
     now: datetime,
 ) -> CommendationCandidate:
-    """Approve or reject one qualifying candidate (a comment is required to reject); 409 once published."""
+    """Approve or reject one qualifying candidate (a comment is required to reject); 409 once published.
+
+    The decision is made on the one the decider saw (``candidate.decision`` as loaded): of two made at
+    the same moment one wins and the other is refused (409) rather than silently overwriting it. A
+    decider who has seen the other decision may still change it - minds may change until publication.
+    """
+    seen = candidate.decision
     row = _lock(candidate.round)
     _ensure_not_published(row)
+    db.session.refresh(candidate, ["qualifies"])  # a re-proposal may have run while we waited for the lock
     if not candidate.qualifies:
         raise Conflict({"decision": [_("Only qualifying candidates are approved or rejected.")]})
     if decision not in (Decision.APPROVED, Decision.REJECTED):
@@ -542,12 +557,20 @@ def decide(
     comment = (comment or "").strip()
     if decision is Decision.REJECTED and not comment:
         raise DomainError({"comment": [_("Give a reason when rejecting a candidate.")]})
+    workflow.claim(candidate, seen, column="decision", field="decision", refusal=_decided_meanwhile)
     candidate.decision = decision
     candidate.comment = comment
     candidate.decided_by_id = user.id if user else None
     candidate.decided_at = now
     db.session.flush()
     return candidate
+
+
+def _decided_meanwhile(current: Decision) -> str:
+    return _(
+        "Someone else decided this candidate at the same moment (now: %(decision)s); check it and decide again.",
+        decision=label(DECISION_LABELS, current),
+    )
 
 
 @dataclass
@@ -658,6 +681,7 @@ def publish(row: CommendationRound, *, user: User | None, now: datetime, confirm
     """
     row = _lock(row)
     _ensure_not_published(row)
+    workflow.claim(row, RoundState.PROPOSED, field="round", refusal=lambda _state: _published_message())
     if row.computed_at is None:
         raise Conflict({"round": [_("The candidates have not been proposed yet.")]})
     preview = publication_preview(row)

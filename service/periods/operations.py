@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.audit.trail import current_actor
+from service.core import workflow
 from service.core.errors import Conflict, DomainError
 from service.core.timeutil import local
 from service.core.types import utcnow
@@ -25,6 +26,7 @@ from service.periods.models import (
 )
 
 NON_REPORTING_MONTHS = frozenset({8})  # August: summer holiday, not a reporting month
+UNLOCK_REQUEST_LOCK = 714_032  # workflow.serialize: one unlock request of a month at a time
 
 
 def default_deadline(year: int, month: int) -> date:
@@ -161,6 +163,7 @@ def request_unlock(
         raise DomainError({"reason": [_("Please give a reason (at least 4 characters).")]})
     if not period.is_locked(today):
         raise Conflict({"period_id": [_("The period is not locked; no unlock is needed.")]})
+    workflow.serialize(UNLOCK_REQUEST_LOCK, period.id)  # two requests at once: the second sees the first
     pending = select(UnlockRequest.id).where(
         UnlockRequest.period_id == period.id, UnlockRequest.state == UnlockState.PENDING
     )
@@ -178,10 +181,14 @@ def request_unlock(
 
 
 def decide_unlock(req: UnlockRequest, *, grant: bool, note: str, today: date) -> UnlockRequest:
+    """Grant or refuse a pending request; of two decisions at the same moment one wins, the other 409."""
     if req.state is not UnlockState.PENDING:
         raise Conflict({"state": [_("This request has already been decided.")]})
     if not grant and not note.strip():
         raise DomainError({"note": [_("Please say why the request is refused.")]})
+    workflow.claim(
+        req, UnlockState.PENDING, refusal=lambda _state: _("This request has already been decided.")
+    )
     req.state = UnlockState.GRANTED if grant else UnlockState.REFUSED
     req.decided_by_id = current_actor().user_id
     req.decided_at = utcnow()

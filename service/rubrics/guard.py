@@ -29,7 +29,11 @@ class FrozenVersion(Conflict):
     """A published or retired rubric version was about to change."""
 
     def __init__(self) -> None:
-        super().__init__({"_schema": [_("A published version cannot be changed; create a new version.")]})
+        super().__init__({"_schema": [frozen_message()]})
+
+
+def frozen_message() -> str:
+    return _("A published version cannot be changed; create a new version.")
 
 
 def install_immutability_guard(session_cls: type[Session]) -> None:

@@ -18,10 +18,11 @@ from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from service.accounts.models import User
+from service.core import workflow
 from service.core.errors import Conflict, DomainError, NotFound
 from service.core.types import utcnow
 from service.db import HouqinSession, db
-from service.rubrics.guard import FrozenVersion
+from service.rubrics.guard import FrozenVersion, frozen_message
 from service.rubrics.models import (
     Rubric,
     RubricItem,
@@ -218,8 +219,15 @@ def update_draft(version: RubricVersion, data: Mapping[str, Any]) -> RubricVersi
 
 
 def publish(version: RubricVersion, user: User | None) -> RubricVersion:
-    """Validate a draft, retire the rubric's published version and publish this one."""
+    """Validate a draft, retire the rubric's published version and publish this one.
+
+    Claimed first (``workflow.claim`` on the draft status): of two publications at the same moment one
+    wins and the other is refused (409) before it retires anything.
+    """
     ensure_draft(version)
+    workflow.claim(
+        version, VersionStatus.DRAFT, column="status", field="_schema", refusal=lambda _s: frozen_message()
+    )
     db.session.info.pop(_PUBLISHED_CACHE, None)
     errors = validate_version(version)
     if errors:
