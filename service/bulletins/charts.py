@@ -67,9 +67,30 @@ def _drawn_once(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _font() -> FontProperties:
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """The families of :data:`FONT_FAMILIES` matplotlib can draw with, CJK first.
+
+    matplotlib keeps its list of system fonts in a cache file made the first time it ran; fonts
+    installed after that (``apt-get install fonts-noto-cjk`` on a machine that had already drawn a
+    chart) are not in it, and every Chinese label would come out as empty boxes. So when no CJK family
+    is known, the Noto CJK files on the system are added to the font manager once."""
     available = {f.name for f in fontManager.ttflist}
-    return FontProperties(family=[f for f in FONT_FAMILIES if f in available] or ["sans-serif"], size=10)
+    if not any("CJK" in name for name in available):
+        from matplotlib.font_manager import findSystemFonts
+
+        for path in findSystemFonts():
+            if "NotoSansCJK" in path.replace("-", "").replace("_", ""):
+                try:
+                    fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable file: skip it
+                    continue
+        available = {f.name for f in fontManager.ttflist}
+    return tuple(f for f in FONT_FAMILIES if f in available) or ("sans-serif",)
+
+
+def _font() -> FontProperties:
+    return FontProperties(family=list(font_families()), size=10)
 
 
 def _png(fig: Figure) -> bytes:
