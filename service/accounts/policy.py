@@ -49,7 +49,11 @@ def password_problems(password: str, *, username: str = "", display_name: str = 
         return [_("At most %(n)d characters.", n=MAX_LENGTH)]
     lowered = password.lower()
     if lowered in common_passwords() or lowered.strip("0123456789!@#.*_-") in common_passwords():
-        return [_("This is one of the most common passwords; choose one nobody else would.")]
+        return [
+            _(
+                "This is one of the most common passwords (digits or symbols added at its end do not help); choose another."
+            )
+        ]
     name = username.strip().lower()
     if len(name) >= 3 and name in lowered:
         return [_("The password must not contain the username.")]
