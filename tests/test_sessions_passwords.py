@@ -434,3 +434,25 @@ def test_the_spraying_limit_is_shared_by_every_worker_through_redis(database, di
     )
     assert other.returncode == 0, other.stderr
     assert other.stdout.strip().splitlines()[-1] == "429"
+
+
+# --- deployment ----------------------------------------------------------------------------------------
+
+
+def test_compose_trusts_no_forwarded_header_by_default_and_gunicorn_checks_the_setting(monkeypatch):
+    """docker-compose.yml publishes gunicorn directly: no proxy to believe unless the operator says so."""
+    import runpy
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["web"]["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-0}"
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("TRUSTED_PROXIES", "-1")
+    with pytest.raises(SystemExit, match="TRUSTED_PROXIES"):
+        conf["on_starting"](None)
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    conf["on_starting"](None)  # one proxy: fine

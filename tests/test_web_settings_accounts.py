@@ -165,7 +165,9 @@ def test_create_an_inspector_with_a_cluster_and_a_generated_password(app: Any, d
     assert other.post("/account/password", data=mine).status_code == 302
     assert "乙小学" in other.get("/schools").get_data(as_text=True)
     assert "甲小学" not in other.get("/schools").get_data(as_text=True)
-    insert, clusters = _audit(app, "users", created["id"])
+    insert, clusters, own = _audit(app, "users", created["id"])
+    assert own.changes == {"password_hash": ["***", "***"], "must_change_password": [True, False]}
+    assert own.actor_name == "zhao.jc"  # the holder chose their own password
     assert insert.action.value == "insert" and insert.changes["password_hash"] == [None, "***"]
     assert insert.changes["role"] == [None, "inspector"] and insert.actor_name == "admin"
     assert clusters.changes == {"cluster_ids": [[], [district.cluster_2.id]]}
@@ -244,7 +246,11 @@ def test_reset_a_password(app: Any, district: District) -> None:
     assert client.post(path, data={"mode": "set", "password": "chosen-pass-7"}).status_code == 302
     assert login(app.test_client(), "admin_a", "chosen-pass-7").status_code == 302
     resets = [e.changes for e in _audit(app, "users", district.admin_a.id) if "password_hash" in e.changes]
-    assert resets[-2:] == [{"password_hash": ["***", "***"]}] * 2
+    # the first reset also asks the holder to choose their own password (they had not yet)
+    assert resets[-2:] == [
+        {"password_hash": ["***", "***"], "must_change_password": [False, True]},
+        {"password_hash": ["***", "***"]},
+    ]
 
 
 def test_deactivated_accounts_lose_login_sessions_and_tokens(app: Any, district: District) -> None:

@@ -155,9 +155,12 @@ def change_own_password(user: User, *, current: str, new: str, repeat: str) -> U
         errors["repeat"] = [_("The two new passwords differ.")]
     if errors:
         raise DomainError(errors)
-    user.password_hash = hash_password(new)
-    user.must_change_password = False
-    db.session.flush()
+    # The account row sits behind the tenant wall: an inspector's or a bureau account's row is outside
+    # its own acting scope, so the write is made in the bureau scope (as authentication reads it).
+    with use_scope(TenantScope.bureau()):
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        db.session.flush()
     sessions.end_sessions_of(user.id, keep=getattr(user, "session_key", None))
     return user
 
