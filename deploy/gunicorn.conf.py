@@ -8,7 +8,9 @@ from the environment, so the same image runs on a laptop and behind the bureau's
 ``WEB_CONCURRENCY``      number of worker processes (default ``2 * CPUs + 1``, capped at 8)
 ``GUNICORN_THREADS``     threads per worker (default 2)
 ``GUNICORN_TIMEOUT``     seconds before a silent worker is killed and replaced (default 60)
-``FORWARDED_ALLOW_IPS``  proxies trusted for X-Forwarded-* headers (default: loopback only)
+``FORWARDED_ALLOW_IPS``  proxies gunicorn trusts for X-Forwarded-Proto (default: loopback only)
+``TRUSTED_PROXIES``      read by the app, checked here: how many proxies stand in front (default 0);
+                         only through them is X-Forwarded-For the client's address (ProxyFix)
 ``LOG_LEVEL``            gunicorn's own log level (default ``info``)
 
 Gunicorn only picks up module-level names that are settings; the helpers below start with ``_`` and
@@ -86,9 +88,12 @@ worker_tmp_dir = "/dev/shm"
 
 # --- Proxy ----------------------------------------------------------------------------------------
 
-# Which front-end addresses may set X-Forwarded-Proto/-For (so url_for builds https:// links and
-# the rate limiter sees the real client). Loopback only unless the operator names the proxy, e.g.
-# FORWARDED_ALLOW_IPS=10.0.0.5 or a CIDR. Never "*" on a port reachable from outside the proxy.
+# Which front-end addresses may set X-Forwarded-Proto (so url_for builds https:// links). Loopback only
+# unless the operator names the proxy, e.g. FORWARDED_ALLOW_IPS=10.0.0.5 or a CIDR. Never "*" on a port
+# reachable from outside the proxy. Gunicorn leaves REMOTE_ADDR alone: the client's address (login
+# limits, the session's binding to its client) comes from X-Forwarded-For only through the app's
+# TRUSTED_PROXIES (werkzeug's ProxyFix takes that many hops from the right; default 0, the socket's
+# peer). Set TRUSTED_PROXIES=1 behind one reverse proxy that appends to X-Forwarded-For.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # --- Start-up check -------------------------------------------------------------------------------
@@ -104,7 +109,13 @@ def on_starting(server: object) -> None:
     from service.config import INSTANCE_DIR, InsecureSecretKey, from_env, resolve_secret_key
 
     try:
-        resolve_secret_key(from_env(), INSTANCE_DIR)
+        config = from_env()
+    except ValueError as exc:  # e.g. TRUSTED_PROXIES=yes
+        raise SystemExit(f"gunicorn: a setting is not a number: {exc}") from None
+    if config["TRUSTED_PROXIES"] < 0:
+        raise SystemExit("gunicorn: TRUSTED_PROXIES is the number of proxies in front (0 or more)")
+    try:
+        resolve_secret_key(config, INSTANCE_DIR)
     except InsecureSecretKey as exc:
         raise SystemExit(f"gunicorn: {exc}") from None
 

@@ -122,8 +122,8 @@ def db_create_app_role(password: str | None, database_url: str | None) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default="")
 def users_create_admin(username: str, display_name: str, password: str, email: str) -> None:
-    """Create a bureau admin (the first one, or another)."""
-    _create_user(username, display_name, "bureau_admin", password, None, (), email)
+    """Create a bureau admin (the first one, or another) with the password its holder types here."""
+    _create_user(username, display_name, "bureau_admin", password, None, (), email, own_password=True)
 
 
 @users_cli.command("add")
@@ -147,7 +147,7 @@ def users_add(
     cluster_codes: str,
     email: str,
 ) -> None:
-    """Add a user of any role."""
+    """Add a user of any role; they choose their own password at the first login."""
     codes = tuple(c.strip() for c in cluster_codes.split(",") if c.strip())
     _create_user(username, display_name, role, password, school_code, codes, email)
 
@@ -160,6 +160,8 @@ def _create_user(
     school_code: str | None,
     cluster_codes: tuple[str, ...],
     email: str,
+    *,
+    own_password: bool = False,
 ) -> None:
     with use_scope(TenantScope.bureau()):
         school_id = None
@@ -182,9 +184,12 @@ def _create_user(
                 school_id=school_id,
                 cluster_ids=cluster_ids,
                 email=email,
+                own_password=own_password,
             )
         db.session.commit()
         click.echo(f"created {role} {user.username} (id {user.id})")
+        if user.must_change_password:
+            click.echo(f"{user.username} chooses their own password at the first login")
 
 
 @clusters_cli.command("add")

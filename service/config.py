@@ -76,9 +76,19 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Failed logins from one address across all usernames (password spraying); successful ones
+        # do not count, so a school's office behind one address is not locked out by its own logins.
+        "LOGIN_ADDRESS_RATE_LIMIT": env.get("LOGIN_ADDRESS_RATE_LIMIT", "20 per 10 minutes;100 per day"),
+        # Server-side web sessions (service/accounts/sessions.py): end after this long without a
+        # request, and this long after the login whatever the activity.
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "120")),
+        "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request hook, skipped for bearer tokens
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -90,7 +100,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
-        # Number of reverse proxies in front of gunicorn whose X-Forwarded-* headers are trusted.
+        # Number of reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto/-Host are trusted
+        # (werkzeug's ProxyFix). 0: the client address is the socket's, a client's own header is ignored.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "CERT_WARNING_DAYS": int(env.get("CERT_WARNING_DAYS", "30")),
         "TIMEZONE": "Asia/Shanghai",

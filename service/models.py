@@ -1,6 +1,6 @@
 """Imports every model so the metadata is complete, and installs the tenant hooks on the session."""
 
-from service.accounts.models import ApiToken, Role, User, inspector_clusters
+from service.accounts.models import ApiToken, Role, User, UserSession, inspector_clusters
 from service.appeals.models import InspectionAppeal, InspectionAppealTransition
 from service.audit import trail  # noqa: F401 - records changes of Audited models on flush
 from service.audit.models import AuditEntry
@@ -92,6 +92,7 @@ __all__ = [
     "StagedUpload",
     "UnlockRequest",
     "User",
+    "UserSession",
     "Veto",
     "inspector_clusters",
     "school_owned_tables",

@@ -78,10 +78,20 @@ def test_bootstrap_a_district_from_the_cli(app: Any) -> None:
         assert users["root"].role is Role.BUREAU_ADMIN
         assert users["s001"].school_id == school.id
         assert [c.code for c in users["insp"].clusters] == ["C01"]
+        # the operator typed the others' passwords: they choose their own at the first login
+        assert not users["root"].must_change_password
+        assert users["s001"].must_change_password and users["insp"].must_change_password
         db.session.remove()
 
     client = app.test_client()
-    assert client.post("/login", data={"username": "s001", "password": "another-password"}).status_code == 302
+    resp = client.post("/login", data={"username": "s001", "password": "another-password"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/account/password"
+    mine = {
+        "current_password": "another-password",
+        "password": "shao-shufen-2026",
+        "repeat": "shao-shufen-2026",
+    }
+    assert client.post("/account/password", data=mine).status_code == 302
     assert "青山区实验小学" in client.get("/").get_data(as_text=True)
 
 

@@ -243,6 +243,13 @@ class Api:
         assert csrf, "no csrf_token on the login page"
         resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf[1]})
         assert resp.status_code == 302, resp.get_data(as_text=True)
+        if resp.headers["Location"] == "/account/password":  # `users add`: they choose their own first
+            csrf = CSRF_INPUT.search(client.get("/account/password").get_data(as_text=True))
+            assert csrf, "no csrf_token on the password page"
+            mine = "chosen-at-first-login-7"
+            form = {"current_password": PASSWORD, "password": mine, "repeat": mine, "csrf_token": csrf[1]}
+            resp = client.post("/account/password", data=form)
+            assert resp.status_code == 302, resp.get_data(as_text=True)
         csrf = CSRF_INPUT.search(client.get("/account/tokens").get_data(as_text=True))
         assert csrf, "no csrf_token on the tokens page"
         resp = client.post("/api/v1/tokens", json={"name": "readme"}, headers={"X-CSRFToken": csrf[1]})

@@ -297,6 +297,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("web.login", "POST"): lambda d: {"username": "admin_b", "password": "wrong-password"},
     ("web.logout", "POST"): lambda d: {},
     ("web.tokens", "POST"): lambda d: {"name": "matrix"},
+    # One's own password: a wrong current one (422), so the actor's later logins still work.
+    ("web.change_password", "POST"): lambda d: {
+        "current_password": "wrong-password",
+        "password": "matrix-new-pass-77",
+        "repeat": "matrix-new-pass-77",
+    },
     ("web.revoke_token", "POST"): lambda d: {},
     # The unlock-request board (service/cockpit/views.py): B's request id in the body → 404, nothing decided.
     ("web.unlock_requests", "POST"): lambda d: {

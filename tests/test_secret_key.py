@@ -132,19 +132,37 @@ def test_embedded_mode_generates_its_key_once_and_keeps_it(
         create_app()
 
 
-def _forged_session_cookie(app: Flask, key: str, user_id: int, user_agent: str) -> str:
+def _forged_session_cookie(app: Flask, key: str, user_id: int | str, user_agent: str) -> str:
     """A Flask session cookie logging ``user_id`` in, signed with ``key`` (what an attacker who knows
-    the key makes): Flask-Login's fields, with the "strong" protection's identifier of this client."""
-    from flask_login.utils import _create_identifier
+    the key makes): Flask-Login's fields, with the "strong" protection's identifier of this client.
+    ``user_id`` is what the cookie names: ``"<id>:<session key>"`` since sessions live on the server."""
+    from service.accounts.auth import _session_identifier
 
     client = {"REMOTE_ADDR": "127.0.0.1"}  # the test client's address
     with app.test_request_context("/", headers={"User-Agent": user_agent}, environ_base=client):
-        ident = _create_identifier()
+        ident = _session_identifier()
     signer = Flask("forger")
     signer.secret_key = key
     serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
     assert serializer is not None
     return serializer.dumps({"_user_id": str(user_id), "_fresh": True, "_id": ident})
+
+
+def _live_session(app: Flask, user_id: int) -> str:
+    """The cookie id of a live server-side session of ``user_id`` (as a login makes one)."""
+    from datetime import timedelta
+
+    from service.accounts.models import User
+    from service.accounts.sessions import start_session
+    from service.db import db
+    from tenants import TenantScope, use_scope
+
+    with app.app_context(), use_scope(TenantScope.bureau()):
+        user = db.session.get(User, user_id)
+        key = start_session(user, max_age=timedelta(hours=12))
+        db.session.commit()
+        db.session.remove()
+    return f"{user_id}:{key}"
 
 
 @pytest.mark.postgres
@@ -156,11 +174,16 @@ def test_a_cookie_signed_with_the_old_default_is_refused(database: Any, district
     agent = "Mozilla/5.0 forged"
     name = app.config.get("SESSION_COOKIE_NAME", "session")
 
-    client.set_cookie(name, _forged_session_cookie(app, REAL_KEY, district.admin.id, agent))
+    live = _live_session(app, district.admin.id)
+    client.set_cookie(name, _forged_session_cookie(app, REAL_KEY, live, agent))
     control = client.get("/api/v1/me", headers={"User-Agent": agent})
     assert control.status_code == 200 and control.get_json()["username"] == "admin"
+    # the key alone no longer suffices: a cookie naming no live server-side session is refused
+    client = app.test_client()
+    client.set_cookie(name, _forged_session_cookie(app, REAL_KEY, district.admin.id, agent))
+    assert client.get("/api/v1/me", headers={"User-Agent": agent}).status_code == 401
 
     for public in PUBLIC_KEYS:
         client = app.test_client()
-        client.set_cookie(name, _forged_session_cookie(app, public, district.admin.id, agent))
+        client.set_cookie(name, _forged_session_cookie(app, public, live, agent))
         assert client.get("/api/v1/me", headers={"User-Agent": agent}).status_code == 401, public

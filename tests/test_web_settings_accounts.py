@@ -157,12 +157,17 @@ def test_create_an_inspector_with_a_cluster_and_a_generated_password(app: Any, d
     assert (
         created["role"] == "inspector" and created["clusters"] == ["C2"] and password not in created["hash"]
     )
-    # the account works, in its cluster's scope
+    # the account works, in its cluster's scope, once its holder has chosen their own password
     other = app.test_client()
     assert login(other, "zhao.jc", password).status_code == 302
+    assert other.get("/schools").headers["Location"] == "/account/password"
+    mine = {"current_password": password, "password": "zhao-chose-this-7", "repeat": "zhao-chose-this-7"}
+    assert other.post("/account/password", data=mine).status_code == 302
     assert "乙小学" in other.get("/schools").get_data(as_text=True)
     assert "甲小学" not in other.get("/schools").get_data(as_text=True)
-    insert, clusters = _audit(app, "users", created["id"])
+    insert, clusters, own = _audit(app, "users", created["id"])
+    assert own.changes == {"password_hash": ["***", "***"], "must_change_password": [True, False]}
+    assert own.actor_name == "zhao.jc"  # the holder chose their own password
     assert insert.action.value == "insert" and insert.changes["password_hash"] == [None, "***"]
     assert insert.changes["role"] == [None, "inspector"] and insert.actor_name == "admin"
     assert clusters.changes == {"cluster_ids": [[], [district.cluster_2.id]]}
@@ -205,7 +210,7 @@ def test_account_refusals_beside_the_fields(app: Any, district: District) -> Non
     resp = client.post(
         "/settings/users/new", data={**base, "school_id": str(district.school_a.id), "password": "short"}
     )
-    assert errors_for(resp.get_data(as_text=True), "password") == ["至少需要 8 个字符。"]
+    assert errors_for(resp.get_data(as_text=True), "password") == ["至少需要 10 个字符。"]
     assert _user(app, "new.user") is None
 
 
@@ -237,11 +242,15 @@ def test_reset_a_password(app: Any, district: District) -> None:
     assert login(app.test_client(), "admin_a", password).status_code == 302
     resp = client.post(path, data={"mode": "set", "password": "short"})
     assert resp.status_code == 422
-    assert errors_for(resp.get_data(as_text=True), "password") == ["至少需要 8 个字符。"]
+    assert errors_for(resp.get_data(as_text=True), "password") == ["至少需要 10 个字符。"]
     assert client.post(path, data={"mode": "set", "password": "chosen-pass-7"}).status_code == 302
     assert login(app.test_client(), "admin_a", "chosen-pass-7").status_code == 302
     resets = [e.changes for e in _audit(app, "users", district.admin_a.id) if "password_hash" in e.changes]
-    assert resets[-2:] == [{"password_hash": ["***", "***"]}] * 2
+    # the first reset also asks the holder to choose their own password (they had not yet)
+    assert resets[-2:] == [
+        {"password_hash": ["***", "***"], "must_change_password": [False, True]},
+        {"password_hash": ["***", "***"]},
+    ]
 
 
 def test_deactivated_accounts_lose_login_sessions_and_tokens(app: Any, district: District) -> None:

@@ -92,6 +92,6 @@ class UserItem(MethodView):
         can no longer log in and its tokens stop working; the last active bureau admin stays (409)."""
         user = get_or_404(User, user_id)
         ensure_role(Role.BUREAU_ADMIN)
-        operations.update_user(user, data)
+        operations.update_user(user, data, by=current_user)
         db.session.commit()
         return user

@@ -18,7 +18,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.audit.models import Audited
@@ -83,6 +83,9 @@ class User(Audited, TenantOwned, Base):
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    # Set when somebody else chose the password (an account made by a bureau admin or the CLI, a
+    # reset): the holder must choose their own at the next login before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     school: Mapped[School | None] = relationship(foreign_keys="User.school_id")
     clusters: Mapped[list[Cluster]] = relationship(secondary=inspector_clusters, order_by="Cluster.code")
@@ -102,7 +105,11 @@ class User(Audited, TenantOwned, Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What Flask-Login keeps in the session cookie (and would put in a remember cookie): the
+        user id and the key of the server-side session (:mod:`service.accounts.sessions`), so both
+        cookies die with the session row (logout, password change or reset, idle and absolute end)."""
+        key = getattr(self, "session_key", None)
+        return f"{self.id}:{key}" if key else str(self.id)
 
     @property
     def is_bureau(self) -> bool:
@@ -132,3 +139,18 @@ class ApiToken(Base):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class UserSession(Base):
+    """One web login: the cookie holds a random key, the table only its SHA-256 (the primary key, so
+    checking a request is one primary-key lookup). Revoked at logout, on a password change or reset
+    and on deactivation; ends by itself after the idle or absolute lifetime (``SESSION_IDLE_MINUTES``,
+    ``SESSION_MAX_HOURS``). Dead rows of a user are deleted at their next login."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -11,8 +11,10 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from service.accounts import sessions
 from service.accounts.models import ApiToken, Role, User
 from service.accounts.passwords import hash_password, needs_rehash, verify_password
+from service.accounts.policy import password_problems
 from service.audit.trail import record_change
 from service.core.errors import Conflict, DomainError
 from service.core.types import utcnow
@@ -21,7 +23,6 @@ from service.org.models import Cluster, School
 from tenants import TenantScope, use_scope
 
 TOKEN_PREFIX = "hq_"
-MIN_PASSWORD_LENGTH = 8
 # Temporary passwords: no look-alike characters (0/O, 1/l/I), read out or typed from a note.
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _PASSWORD_GROUPS = 4  # 4 groups of 4: 56^16, about 93 bits
@@ -52,6 +53,15 @@ def load_user(user_id: int) -> User | None:
     return user
 
 
+def load_session_user(cookie_id: str, *, idle: timedelta, max_age: timedelta) -> User | None:
+    """The user of a web session cookie (``"<id>:<key>"``), if that server-side session is live."""
+    user = sessions.resume(cookie_id, idle=idle, max_age=max_age)
+    if user is not None:
+        with use_scope(TenantScope.bureau()):
+            user.acting_scope = scope_for(user)
+    return user
+
+
 def authenticate(username: str, password: str) -> User | None:
     """Check a username and password; on success rehash if the parameters changed."""
     with use_scope(TenantScope.bureau()):
@@ -69,9 +79,11 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def validate_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError({"password": [_("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)]})
+def validate_password(password: str, *, username: str = "", display_name: str = "") -> None:
+    """Refuse a password that breaks a rule of :mod:`service.accounts.policy`, naming the rule."""
+    problems = password_problems(password, username=username, display_name=display_name)
+    if problems:
+        raise DomainError({"password": problems})
 
 
 def create_user(
@@ -84,13 +96,19 @@ def create_user(
     cluster_ids: Iterable[int] = (),
     email: str = "",
     phone: str = "",
+    own_password: bool = False,
 ) -> User:
-    """Create an account. School admins need a school; inspectors get their clusters."""
+    """Create an account. School admins need a school; inspectors get their clusters.
+
+    The password was chosen by whoever creates the account, so its holder must choose their own at
+    the first login - unless ``own_password`` (the first bureau admin, made by its holder on the
+    server with ``houqin users create-admin``).
+    """
     errors = _role_errors(role, school_id)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = [_("This username is taken.")]
     try:
-        validate_password(password)
+        validate_password(password, username=username, display_name=display_name)
     except DomainError as exc:
         errors.update(exc.errors)
     if errors:
@@ -103,6 +121,7 @@ def create_user(
         school_id=school_id,
         email=email,
         phone=phone,
+        must_change_password=not own_password,
     )
     if role is Role.INSPECTOR:
         user.clusters = _clusters(cluster_ids)
@@ -119,20 +138,43 @@ def generate_password() -> str:
     return "-".join(groups)
 
 
-def set_password(user: User, password: str) -> User:
-    """Give an account a new password (a reset by the bureau admin); only its argon2 hash is stored."""
-    validate_password(password)
-    user.password_hash = hash_password(password)
-    db.session.flush()
+def change_own_password(user: User, *, current: str, new: str, repeat: str) -> User:
+    """A user chooses their own password (required after a reset or a new account): the current one
+    must be right, the new one must follow the rules, differ from it and be typed twice alike. The
+    user's other sessions end (a stolen cookie dies with the old password); this one goes on."""
+    errors: dict[str, list[str]] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = [_("The current password is wrong.")]
+    try:
+        validate_password(new, username=user.username, display_name=user.display_name)
+    except DomainError as exc:
+        errors.update(exc.errors)
+    if not errors and new == current:
+        errors["password"] = [_("Choose a password different from the current one.")]
+    if new != repeat and "password" not in errors:
+        errors["repeat"] = [_("The two new passwords differ.")]
+    if errors:
+        raise DomainError(errors)
+    # The account row sits behind the tenant wall: an inspector's or a bureau account's row is outside
+    # its own acting scope, so the write is made in the bureau scope (as authentication reads it).
+    with use_scope(TenantScope.bureau()):
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        db.session.flush()
+    sessions.end_sessions_of(user.id, keep=getattr(user, "session_key", None))
     return user
 
 
-def update_user(user: User, data: Mapping[str, Any]) -> User:
+def update_user(user: User, data: Mapping[str, Any], *, by: User | None = None) -> User:
     """Change an account: details, active flag, password, role and scope (school or clusters).
 
     The same rules as :func:`create_user` for role and school. A role without clusters loses them, a
     role without a school leaves it. Refused with 409 when it would leave the district without an
     active bureau admin (nobody could manage accounts any more).
+
+    A new password set by somebody else than its holder (``by``) is a reset: the holder must choose
+    their own at the next login. Any new password, and a deactivation, end the account's sessions
+    (``by``'s own current session stays when they changed their own password).
     """
     role = data.get("role", user.role)
     school_id = data.get("school_id", user.school_id)
@@ -141,7 +183,7 @@ def update_user(user: User, data: Mapping[str, Any]) -> User:
     errors = _role_errors(role, school_id)
     if "password" in data:
         try:
-            validate_password(data["password"])
+            validate_password(data["password"], username=user.username, display_name=user.display_name)
         except DomainError as exc:
             errors.update(exc.errors)
     if errors:
@@ -157,10 +199,14 @@ def update_user(user: User, data: Mapping[str, Any]) -> User:
     for key in USER_FIELDS:
         if key in data:
             setattr(user, key, data[key])
+    own = by is not None and by.id == user.id
     if "password" in data:
         user.password_hash = hash_password(data["password"])
+        user.must_change_password = not own
     user.role, user.school_id, user.active = role, school_id, active
     db.session.flush()
+    if "password" in data or not active:
+        sessions.end_sessions_of(user.id, keep=getattr(by, "session_key", None) if own else None)
     after = [c.id for c in user.clusters]
     if sorted(after) != sorted(before):
         record_change(db.session, user, {"cluster_ids": [before, after]})

@@ -20,6 +20,8 @@ class UserOut(Schema):
     school_id = fields.Integer(allow_none=True)
     cluster_ids = fields.Function(lambda u: [c.id for c in u.clusters])
     active = fields.Boolean()
+    # The password was set by an administrator: the holder must choose their own at the next login.
+    must_change_password = fields.Boolean()
     last_login_at = Timestamp(allow_none=True)
 
 

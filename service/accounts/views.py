@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -132,7 +132,7 @@ def settings_user(user_id: int) -> Any:
         data = load(UserPatch(), _payload(form))
         if form["email"] == "":
             data["email"] = ""  # an emptied address is no address (the API's own default)
-        attempt(lambda: operations.update_user(user, data))
+        attempt(lambda: operations.update_user(user, data, by=current_user))
     except Invalid as exc:
         return _user_page(user, form, exc.errors), exc.status
     db.session.commit()
@@ -165,7 +165,7 @@ def settings_user_password(user_id: int) -> Any:
     password = typed if request.form.get("mode") == "set" else operations.generate_password()
     try:
         data = load(UserPatch(), {"password": password})
-        attempt(lambda: operations.update_user(user, data))
+        attempt(lambda: operations.update_user(user, data, by=current_user))
     except Invalid as exc:
         return _user_page(user, _form_of(user), exc.errors), exc.status
     db.session.commit()
@@ -184,7 +184,7 @@ def settings_user_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
     try:
         data = load(UserPatch(), {"active": active})
-        attempt(lambda: operations.update_user(user, data))
+        attempt(lambda: operations.update_user(user, data, by=current_user))
     except Invalid as exc:
         return _user_page(user, _form_of(user), exc.errors), exc.status
     db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +15,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from service.accounts import operations as accounts
+from service.accounts import sessions as web_sessions
+from service.accounts.auth import session_lifetimes
 from service.accounts.models import BUREAU_ROLES, ROLE_LABELS, Role
+from service.accounts.policy import MIN_LENGTH
 from service.cockpit import charts
 from service.cockpit.operations import COCKPIT_ROLES, first_screen
 from service.core.errors import NotFound
@@ -46,6 +49,7 @@ from service.staff.models import (
 )
 from service.staff.operations import list_staff, warning_days
 from service.web.filters import maybe_url
+from service.web.forms import Invalid, attempt
 from tenants import current_scope
 
 bp = Blueprint("web", __name__)
@@ -97,7 +101,16 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _login_limit(), methods=["POST"], key_func=lambda: _login_key())
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: f"login-address|{request.remote_addr}",
+    deduct_when=lambda response: response.status_code == 401,
+)
 def login() -> Any:
+    """Log in. Two limits: attempts per (address, username), and failed attempts per address across
+    usernames (one password tried on many accounts); the address is the one the server trusts
+    (``TRUSTED_PROXIES``), not a header the client writes."""
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
     form = LoginForm()
@@ -110,8 +123,11 @@ def login() -> Any:
             session.clear()  # a fresh session (and CSRF token) at login: no fixation
             if lang:
                 session["lang"] = lang
+            web_sessions.start_session(user, max_age=session_lifetimes(current_app)[1])
             login_user(user)
             db.session.commit()
+            if user.must_change_password:
+                return redirect(url_for("web.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         flash(_("Enter your username and password."), "danger")
@@ -119,8 +135,6 @@ def login() -> Any:
 
 
 def _login_limit() -> str:
-    from flask import current_app
-
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
@@ -130,6 +144,10 @@ def _login_key() -> str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """End the session on the server too: the cookie (or a copy of it) no longer logs anybody in."""
+    if current_user.is_authenticated:
+        web_sessions.end_session(getattr(current_user, "session_key", None))
+        db.session.commit()
     logout_user()
     lang = session.get("lang")
     session.clear()
@@ -286,6 +304,32 @@ def _recent_months(school_id: int, *, limit: int = 6) -> list[dict[str, Any]]:
     )
     cards = score_cards(school_id, [p.id for p in periods])  # three statements for all the months
     return [{"period": p, "report": reports.get(p.id), "card": cards[p.id]} for p in periods]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """Choose one's own password: required after an account is made or reset by an administrator
+    (nothing else opens until then); any time otherwise. The other sessions end."""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            attempt(
+                lambda: accounts.change_own_password(
+                    current_user,
+                    current=request.form.get("current_password", ""),
+                    new=request.form.get("password", ""),
+                    repeat=request.form.get("repeat", ""),
+                )
+            )
+        except Invalid as exc:
+            return render_template("password.html", errors=exc.errors, min_length=MIN_LENGTH), exc.status
+        db.session.commit()
+        flash(_("Your password was changed; your other sessions were logged out."), "success")
+        return redirect(url_for("web.dashboard"))
+    if current_user.must_change_password:
+        flash(_("Choose your own password first: the current one was set by an administrator."), "warning")
+    return render_template("password.html", errors=errors, min_length=MIN_LENGTH)
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
