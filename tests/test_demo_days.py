@@ -88,6 +88,9 @@ def test_compact_demo_tells_its_stories_on_any_day(tmp_path: Path, expected: Exp
             visible_schools(client, "admin")
             outbox = client.get("/mail").get_data(as_text=True)
             assert "督查通报" in outbox and outbox.count("成绩单") >= schools
+            # every month before was issued on the day it locked: 2025-12 is 2026's first bulletin,
+            # then January to July, September, October, and November (locked today) the eleventh
+            assert "2026年第11期督查通报（2026年11月）" in outbox
     finally:
         set_clock(NOW)
 

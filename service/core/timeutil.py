@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,6 +50,20 @@ def set_clock(start: datetime | date | str | None) -> None:
     elif start.tzinfo is None:
         start = start.replace(tzinfo=SHANGHAI)
     _started = (start.astimezone(UTC), time.monotonic())
+
+
+@contextmanager
+def clock_at(start: datetime | date | str) -> Iterator[None]:
+    """The application clock run from ``start`` inside the block, then back to what it was (still
+    running: a clock that was set keeps its anchor, the system clock stays the system clock). For
+    seeding what happened on another day, e.g. the demo's bulletins issued month by month."""
+    global _started
+    saved = _started
+    set_clock(start)
+    try:
+        yield
+    finally:
+        _started = saved
 
 
 def clock_from_env(env: dict[str, str] | None = None) -> None:

@@ -51,10 +51,12 @@ def build_demo(
     """Recreate the demo database at ``path`` as of ``today`` (default: the application clock's today).
 
     ``compact`` seeds the compact district (service/demo/seed.py: same stories, fewer schools and staff).
-    ``mail`` puts the newest month's bulletin and report cards in the outbox (a report card's PDF takes
+    ``mail`` issues the bulletins of the months before (service/demo/bulletins.py) and puts the newest
+    month's bulletin and report cards in the outbox (a report card's PDF takes
     about half a second: the tests that build the demo on many days leave it out on most of them).
     """
     from service import create_app, migrate
+    from service.demo.bulletins import issue_past_bulletins
     from service.demo.seed import format_logins, seed_demo_district
     from service.demo.year import format_year_summary, seed_demo_year
     from service.notices.demo import send_demo_notices
@@ -77,6 +79,9 @@ def build_demo(
         db.session.commit()
         ranked = rank_demo_year()
         db.session.commit()
+        if mail:
+            issue_past_bulletins(today)
+            db.session.commit()
         mailed = send_demo_notices() if mail else "  发件箱 Outbox: — (not sent)"
     app.config["RANKINGS_ON_EVENTS"] = True
     text = format_logins(logins) + "\n\n" + format_year_summary(year) + "\n" + ranked + "\n" + mailed
