@@ -24,6 +24,10 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 # Bumped whenever a sheet's layout changes; the upload accepts only this version.
 TEMPLATE_VERSION = "houqin-monthly-1"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# One workbook cannot occupy a worker: rows per sheet (below the header) and problems answered. The
+# template's sheets have a few hundred rows (blocks of items, the roster, 300 free rows each).
+DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_ERRORS = 200
 
 SHEET_INFO = "说明"
 SHEET_META = "_meta"
