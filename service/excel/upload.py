@@ -59,6 +59,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
 from sqlalchemy import select
 
 from service.core.errors import Conflict
@@ -84,9 +85,10 @@ MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam")
 MAX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_PART = 32 * 1024 * 1024
 MAX_SHARED_STRINGS = 8 * 1024 * 1024
-MERGE_CHUNK = 1024 * 1024
+SCAN_CHUNK = 1024 * 1024
 NEUTRALISED = ("=", "+", "-", "@")
 MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 
 @dataclass
@@ -142,7 +144,7 @@ class _FileRefused(Exception):
 
 
 class _TooManyErrors(Exception):
-    """The check found ``EXCEL_MAX_ERRORS`` problems: it stops reading there."""
+    """The check found more than ``EXCEL_MAX_ERRORS`` problems: it stops reading there."""
 
 
 def _setting(name: str, default: int) -> int:
@@ -168,7 +170,7 @@ def max_errors() -> int:
 def _cap_errors(result: UploadResult) -> None:
     """At most :func:`max_errors` cell problems in the answer, and a line saying there are more."""
     limit = max_errors()
-    if len(result.cell_errors) >= limit:
+    if len(result.cell_errors) > limit:
         del result.cell_errors[limit:]
         result.file_errors.append(
             _(
@@ -298,11 +300,12 @@ def _open(data: bytes, filename: str) -> tuple[Any, dict[str, list[tuple[str, in
         content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
         if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
             raise _FileRefused(_("Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx."))
-        book = load_workbook(BytesIO(data), read_only=True, data_only=False)
         merges: dict[str, list[tuple[str, int]]] = {}
-        for ws in book.worksheets:
-            path = str(getattr(ws, "_worksheet_path", "")).lstrip("/")
-            merges[ws.title] = _merged_cells(archive, path) if path in names else []
+        for title, path in _sheet_parts(data).items():
+            rows, merges[title] = _scan_part(archive, path) if path in names else (0, [])
+            if rows > max_rows() + 1:
+                raise _too_many_rows(title)
+        book = load_workbook(BytesIO(data), read_only=True, data_only=False)
     except _FileRefused:
         raise
     except Exception:  # zipfile and openpyxl raise many kinds of errors for damaged files
@@ -330,24 +333,39 @@ def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
             raise too_large(limit)
 
 
-def _merged_cells(archive: zipfile.ZipFile, path: str) -> list[tuple[str, int]]:
-    """The merged ranges of one sheet part (openpyxl's read-only mode does not read them), scanned in
-    chunks: at most one more than the error cap is kept."""
+def _sheet_parts(data: bytes) -> dict[str, str]:
+    """Sheet title -> zip part, as openpyxl itself finds them (its workbook reader)."""
+    reader = ExcelReader(BytesIO(data), read_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        return {sheet.name: str(rel.target).lstrip("/") for sheet, rel in reader.parser.find_sheets()}
+    finally:
+        reader.archive.close()
+
+
+def _scan_part(archive: zipfile.ZipFile, path: str) -> tuple[int, list[tuple[str, int]]]:
+    """One sheet part scanned as bytes, in chunks, before openpyxl parses it: its ``<row>`` elements
+    (counted up to one past the row cap - openpyxl's read-only mode would otherwise parse a sheet that
+    declares no dimension to its end just to open the workbook) and its merged ranges (which the
+    read-only mode does not read; at most one more than the error cap)."""
     found: list[tuple[str, int]] = []
-    limit = max_errors() + 1
+    rows = 0
+    row_limit, merge_limit = max_rows() + 2, max_errors() + 1
     tail = b""
     with archive.open(path) as part:
-        while len(found) < limit:
-            chunk = part.read(MERGE_CHUNK)
+        while rows < row_limit:
+            chunk = part.read(SCAN_CHUNK)
+            text = tail + chunk
+            # Matches starting in the last 200 bytes wait for the next chunk (a tag may be cut in two).
+            cut = len(text) if not chunk else max(0, len(text) - 200)
+            rows += sum(1 for m in ROW_RE.finditer(text) if m.start() < cut)
+            if len(found) < merge_limit:
+                found += [(m[1].decode(), int(m[2])) for m in MERGE_RE.finditer(text) if m.start() < cut]
+            tail = text[cut:]
             if not chunk:
                 break
-            text = tail + chunk
-            last = 0
-            for m in MERGE_RE.finditer(text):
-                found.append((m.group(1).decode(), int(m.group(2))))
-                last = m.end()
-            tail = text[max(last, len(text) - 200) :]  # a tag cut in two is found in the next chunk
-    return found[:limit]
+    return rows, found[:merge_limit]
 
 
 def _stream(
@@ -518,7 +536,7 @@ class _Reader:
     def error(self, row: int, column: int | str, message: str) -> None:
         letter = column if isinstance(column, str) else c.col(column)
         self.errors.append(CellError(self.sheet, row, letter, message))
-        if len(self.errors) >= self.max_errors:
+        if len(self.errors) > self.max_errors:  # one more than answered: there are more
             raise _TooManyErrors()
 
     def rows(self, ws: Any, width: int) -> Iterator[tuple[int, list[Any]]]:
