@@ -33,3 +33,16 @@ class BoundedIntConverter(IntegerConverter):
 
 def install(app: Any) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+
+
+def int4(value: str) -> int:
+    """``type=`` for ``request.args.get``/``request.form.get`` of an id or a page number: an int within
+    int4, else ``ValueError`` - which werkzeug turns into the default (no filter, the first page), so a
+    query string like ``?school_id=68719476735`` is never sent to the database as out of range."""
+    text = value.strip()
+    if len(text.lstrip("-")) > len(str(INT4_MAX)):
+        raise ValueError("out of range")
+    number = int(text)
+    if not -INT4_MAX - 1 <= number <= INT4_MAX:
+        raise ValueError("out of range")
+    return number
