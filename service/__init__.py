@@ -10,14 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_smorest import Blueprint as _Blueprint
 
 from service.config import from_env, resolve_secret_key
+from service.core import schemas as _schemas  # noqa: F401 - bounds every marshmallow Integer to int4
+from service.core.jsonbody import HouqinParser
+
+# Every blueprint's ``@blp.arguments`` reads JSON bodies through service.core.jsonbody.loads. Set here,
+# at the package's import, because the decorators take the parser when an api module is imported -
+# and a ``service.<area>`` module is never imported before this package.
+_Blueprint.ARGUMENTS_PARSER = HouqinParser()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app; raises :class:`service.config.InsecureSecretKey` before anything else starts when a
     deployment has no real ``SECRET_KEY`` (gunicorn workers and the Celery worker build it here)."""
     app = Flask(__name__, instance_path=str(_instance_dir()))
+    _harden_input(app)
     app.config.from_mapping(from_env())
     if config:
         app.config.update(config)
@@ -127,6 +136,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Client addresses (login rate limit, logs) come from the proxy's X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
+
+
+def _harden_input(app: Flask) -> None:
+    """Malformed input is a 4xx, never a 500, on every route (before any route is registered): ids in
+    paths bounded to the int4 columns, JSON bodies read without deep nesting, huge integers, NUL or
+    lone surrogates, and every marshmallow ``Integer`` bounded (issue 14)."""
+    from service.core import converters, input_guard
+    from service.core.jsonbody import HouqinJSONProvider
+
+    converters.install(app)
+    app.json = HouqinJSONProvider(app)
+    input_guard.install(app)
 
 
 def _instance_dir() -> Any:

@@ -109,6 +109,10 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         # above it for the multipart overhead.
         "EXCEL_MAX_BYTES": int(env.get("EXCEL_MAX_BYTES", str(5 * 1024 * 1024))),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(6 * 1024 * 1024))),
+        # Rows per sheet and problems answered per workbook (service/excel/upload.py): a hostile
+        # workbook stops there instead of holding a worker for minutes.
+        "EXCEL_MAX_ROWS": int(env.get("EXCEL_MAX_ROWS", "5000")),
+        "EXCEL_MAX_ERRORS": int(env.get("EXCEL_MAX_ERRORS", "200")),
         # Accepting or reopening a report (or upholding an appeal) re-ranks its month, term and year.
         # The application clock starts at this instant instead of the system clock (ISO 8601; demos,
         # training copies and tests - see service/core/timeutil.py). Never set in production.

@@ -22,6 +22,7 @@ from service.accounts.models import Role
 from service.appeals.api import DECIDERS
 from service.cockpit import boards
 from service.cockpit.operations import COCKPIT_ROLES
+from service.core.converters import int4
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
@@ -75,11 +76,11 @@ def _ensure_reader() -> None:
 
 
 def _cluster_arg() -> int | None:
-    return request.args.get("cluster_id", type=int)
+    return request.args.get("cluster_id", type=int4)
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return request.args.get("page", 1, type=int4) or 1
 
 
 # --- hazards --------------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def board_awaiting() -> Any:
     _ensure_reader()
     today = today_shanghai()
     cluster_id = _cluster_arg()
-    period_id = request.args.get("period_id", type=int)
+    period_id = request.args.get("period_id", type=int4)
     page = boards.page_of(boards.awaiting_board(cluster_id=cluster_id, period_id=period_id), _page_arg())
     return render_template(
         "cockpit/board_awaiting.html",
@@ -180,7 +181,7 @@ def unlock_requests() -> Any:
 
 def _unlock_filters() -> tuple[str, int | None]:
     show = request.values.get("show", "pending")
-    return (show if show in UNLOCK_SHOW else "pending"), request.values.get("cluster_id", type=int)
+    return (show if show in UNLOCK_SHOW else "pending"), request.values.get("cluster_id", type=int4)
 
 
 def _unlock_page(

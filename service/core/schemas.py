@@ -1,4 +1,5 @@
-"""Marshmallow base pieces: validation messages in the user's language, timestamps, pagination."""
+"""Marshmallow base pieces: validation messages in the user's language, bounded integers, timestamps,
+pagination."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from service.core.timeutil import api_timestamp
 
@@ -53,6 +54,25 @@ class Range(validate.Range):
         if self.min is not None:
             return str(_l("Must be at least %(min)s.", min=self.min))
         return str(_l("Must be at most %(max)s.", max=self.max))
+
+
+# Every integer the API reads fits the columns it is compared with or stored in: all of them are
+# PostgreSQL ``integer`` (int4), and SQLAlchemy binds a parameter with a cast to the column's type, so
+# ``?period_id=68719476735`` or ``{"staff_id": 2**40}`` failed in the database as a 500. Bounding the
+# one ``fields.Integer`` class (not a subclass to remember) holds for every schema, present and future;
+# a field's own ``Range`` still narrows it. Output is untouched (``_validated`` runs on load only).
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+_integer_validated = fields.Integer._validated
+
+
+def _int4_validated(self: fields.Integer, value: Any) -> int:
+    number = _integer_validated(self, value)
+    if not INT4_MIN <= number <= INT4_MAX:
+        raise ValidationError(str(_l("Must be between %(min)s and %(max)s.", min=INT4_MIN, max=INT4_MAX)))
+    return number
+
+
+fields.Integer._validated = _int4_validated  # type: ignore[method-assign]
 
 
 class EmailAddress(validate.Email):

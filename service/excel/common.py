@@ -28,6 +28,10 @@ TEMPLATE_VERSION = "houqin-monthly-2"
 # same name - the reason for version 2).
 STAFF_ID_COLUMN = {"houqin-monthly-1": False, TEMPLATE_VERSION: True}
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# One workbook cannot occupy a worker: rows per sheet (below the header) and problems answered. The
+# template's sheets have a few hundred rows (blocks of items, the roster, 300 free rows each).
+DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_ERRORS = 200
 
 SHEET_INFO = "说明"
 SHEET_META = "_meta"

@@ -4,14 +4,28 @@ Order of the checks, each stopping at the first failing level:
 
 1. the file: not empty, not over ``EXCEL_MAX_BYTES`` (default 5 MB), named ``.xlsx`` (a macro-enabled
    ``.xlsm``/``.xltm`` is refused by its name AND by its content: a ``vbaProject`` part or a
-   macro-enabled content type), a real zip that openpyxl can open, not a zip bomb;
+   macro-enabled content type), a real zip that openpyxl can open, not a zip bomb (the sizes the zip
+   declares - which bound what Python's zipfile will ever inflate - are capped per part and in all);
 2. the template: the hidden ``_meta`` sheet names our template version, this report's school and
    month, and the rubric versions still published; every data sheet is present with its header row;
 3. every cell: no formulas (a value starting with ``=`` is refused, never evaluated), no merged cells
    on a data sheet, numbers in number cells, dates in the month, values from the lists, staff names
-   from the school's roster, a hazard or incident listed once. All problems are collected, with
-   sheet, row and column. A text the template wrote formula-safe (a leading apostrophe before
+   from the school's roster, a hazard or incident listed once. Problems are collected, with sheet,
+   row and column. A text the template wrote formula-safe (a leading apostrophe before
    ``= + - @``, :func:`service.excel.common.neutralise`) is read back without the apostrophe.
+   Leading and trailing white space is stripped from every text, and the formula check looks at the
+   text as it would be stored: a cell ``" =1+1"`` or ``"\t=1+1"`` is refused as a formula exactly
+   like ``"=1+1"`` (refused, not stripped into a stored ``=``); ``" +86 ..."``, ``" -"`` or
+   ``" @..."`` are stored as ``"+86 ..."``, ``"-"``, ``"@..."`` - the same as without the white space:
+   text, written formula-safe by every export;
+4. the workbook holds data: one that fills in nothing (a template with only the instructions sheet
+   changed) is refused, so an upload never "succeeds" having saved nothing.
+
+One workbook cannot hold a web worker: the sheets are streamed (openpyxl read-only mode) and a sheet
+with more than ``EXCEL_MAX_ROWS`` rows (default :data:`service.excel.common.DEFAULT_MAX_ROWS`) is
+refused - by its declared dimension before it is parsed, otherwise when the stream reaches the row
+past the cap - and the check stops at ``EXCEL_MAX_ERRORS`` problems (the first ones are answered).
+A sheet whose XML is damaged is refused (422) with its name.
 
 Then the workbook is compared with the month (:mod:`service.excel.plan`): what it would add, replace
 or delete, per kind of record. Two phases, so that nothing is replaced unseen:
@@ -45,6 +59,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
 from sqlalchemy import select
 
 from service.core.errors import Conflict
@@ -64,9 +79,16 @@ from service.rubrics.models import RubricKind, RubricVersion
 from service.staff.models import StaffMember
 
 MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam")
-MAX_UNCOMPRESSED = 100 * 1024 * 1024  # a 5 MB zip that inflates past this is refused (zip bomb)
+# Zip bombs: a 5 MB upload that declares more than this, in all or in one part, is refused. Generous
+# for a template at the row cap (a sheet of 5,000 rows is about 1-3 MB of XML); the shared strings are
+# read whole by openpyxl (the sheets are streamed), so their part is capped tighter.
+MAX_UNCOMPRESSED = 64 * 1024 * 1024
+MAX_PART = 32 * 1024 * 1024
+MAX_SHARED_STRINGS = 8 * 1024 * 1024
+SCAN_CHUNK = 1024 * 1024
 NEUTRALISED = ("=", "+", "-", "@")
 MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 
 @dataclass
@@ -121,10 +143,42 @@ class _FileRefused(Exception):
         self.message = message
 
 
-def max_bytes() -> int:
+class _TooManyErrors(Exception):
+    """The check found more than ``EXCEL_MAX_ERRORS`` problems: it stops reading there."""
+
+
+def _setting(name: str, default: int) -> int:
     if has_app_context():
-        return int(current_app.config.get("EXCEL_MAX_BYTES", c.DEFAULT_MAX_BYTES))
-    return c.DEFAULT_MAX_BYTES
+        return int(current_app.config.get(name, default))
+    return default
+
+
+def max_bytes() -> int:
+    return _setting("EXCEL_MAX_BYTES", c.DEFAULT_MAX_BYTES)
+
+
+def max_rows() -> int:
+    """Data rows per sheet (below the header row)."""
+    return _setting("EXCEL_MAX_ROWS", c.DEFAULT_MAX_ROWS)
+
+
+def max_errors() -> int:
+    """Cell problems answered for one workbook."""
+    return _setting("EXCEL_MAX_ERRORS", c.DEFAULT_MAX_ERRORS)
+
+
+def _cap_errors(result: UploadResult) -> None:
+    """At most :func:`max_errors` cell problems in the answer, and a line saying there are more."""
+    limit = max_errors()
+    if len(result.cell_errors) > limit:
+        del result.cell_errors[limit:]
+        result.file_errors.append(
+            _(
+                "The check stopped after %(n)s problems; the first %(n)s are listed. Correct them and "
+                "upload the workbook again.",
+                n=limit,
+            )
+        )
 
 
 # --- entry point ---------------------------------------------------------------------------------------
@@ -142,6 +196,8 @@ def check_upload(report: MonthlyReport, data: bytes, *, filename: str) -> Upload
             result.cell_errors = execute(result.plan)
         finally:
             savepoint.rollback()  # a trial: always undone (the callers roll the transaction back too)
+        if result.cell_errors:
+            _cap_errors(result)
     return result
 
 
@@ -172,6 +228,7 @@ def apply_upload(
     result.cell_errors = execute(result.plan)
     if result.cell_errors:
         savepoint.rollback()
+        _cap_errors(result)
     else:
         savepoint.commit()
     return result
@@ -182,19 +239,36 @@ def _prepare(report: MonthlyReport, data: bytes, filename: str) -> UploadResult:
     today, now = today_shanghai(), now_shanghai()
     ensure_editable(report, today=today)
     result = UploadResult(sha256=hashlib.sha256(data or b"").hexdigest())
+    book = None
     try:
         book, merges = _open(data, filename)
         school = db.session.scalars(select(School).where(School.id == report.school_id)).one()
         versions, staff_ids = _check_meta(book, report, school)
         sheets = _check_sheets(book, versions, staff_ids=staff_ids)
+        reader = _Reader(report, school, versions, today, merges, staff_ids=staff_ids)
+        try:
+            parsed = reader.read(sheets)
+        except _TooManyErrors:
+            result.cell_errors = reader.errors
+            _cap_errors(result)
+            return result
     except _FileRefused as refused:
         result.file_errors.append(refused.message)
         return result
-    reader = _Reader(report, school, versions, today, merges, staff_ids=staff_ids)
-    parsed = reader.read(sheets)
-    book.close()
+    finally:
+        if book is not None:
+            book.close()
     if reader.errors:
         result.cell_errors = reader.errors
+        return result
+    if parsed.empty:
+        result.file_errors.append(
+            _(
+                "The workbook holds no data: fill in at least one of the sheets %(sheets)s and upload "
+                "it again.",
+                sheets="、".join(c.DATA_SHEETS),
+            )
+        )
         return result
     month = month_data.load(report)
     result.plan = build_plan(Context(month, versions, today, now), parsed)
@@ -217,29 +291,122 @@ def _open(data: bytes, filename: str) -> tuple[Any, dict[str, list[tuple[str, in
         raise _FileRefused(_("Only Excel .xlsx files made from the downloaded template are accepted."))
     if not zipfile.is_zipfile(BytesIO(data)):
         raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged)."))
+    archive = None
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
-                raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged)."))
-            names = {i.filename for i in infos}
-            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-            if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
-                raise _FileRefused(
-                    _("Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx.")
-                )
-            sheet_xml = {n: archive.read(n) for n in names if n.startswith("xl/worksheets/")}
+        archive = zipfile.ZipFile(BytesIO(data))
+        infos = archive.infolist()
+        _check_sizes(infos)
+        names = {i.filename for i in infos}
+        content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
+            raise _FileRefused(_("Macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx."))
+        merges: dict[str, list[tuple[str, int]]] = {}
+        for title, path in _sheet_parts(data).items():
+            rows, merges[title] = _scan_part(archive, path) if path in names else (0, [])
+            if rows > max_rows() + 1:
+                raise _too_many_rows(title)
         book = load_workbook(BytesIO(data), read_only=True, data_only=False)
     except _FileRefused:
         raise
-    except Exception:  # openpyxl raises many kinds of errors for damaged files
+    except Exception:  # zipfile and openpyxl raise many kinds of errors for damaged files
         raise _FileRefused(_("This is not an Excel .xlsx file (it may be damaged).")) from None
-    merges: dict[str, list[tuple[str, int]]] = {}
-    for ws in book.worksheets:
-        path = str(getattr(ws, "_worksheet_path", "")).lstrip("/")
-        found = MERGE_RE.findall(sheet_xml.get(path, b""))
-        merges[ws.title] = [(m[0].decode(), int(m[1])) for m in found]
+    finally:
+        if archive is not None:
+            archive.close()
     return book, merges
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    """What the parts declare, before anything is inflated: Python's zipfile never inflates a part
+    past its declared size (and fails its CRC check if the data would go on), so this bounds it."""
+
+    def too_large(limit: int) -> _FileRefused:
+        return _FileRefused(
+            _("The workbook is too large when unpacked (%(mb)s MB at most).", mb=limit // 1024 // 1024)
+        )
+
+    if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+        raise too_large(MAX_UNCOMPRESSED)
+    for info in infos:
+        limit = MAX_SHARED_STRINGS if info.filename.lower().endswith("sharedstrings.xml") else MAX_PART
+        if info.file_size > limit:
+            raise too_large(limit)
+
+
+def _sheet_parts(data: bytes) -> dict[str, str]:
+    """Sheet title -> zip part, as openpyxl itself finds them (its workbook reader)."""
+    reader = ExcelReader(BytesIO(data), read_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        return {sheet.name: str(rel.target).lstrip("/") for sheet, rel in reader.parser.find_sheets()}
+    finally:
+        reader.archive.close()
+
+
+def _scan_part(archive: zipfile.ZipFile, path: str) -> tuple[int, list[tuple[str, int]]]:
+    """One sheet part scanned as bytes, in chunks, before openpyxl parses it: its ``<row>`` elements
+    (counted up to one past the row cap - openpyxl's read-only mode would otherwise parse a sheet that
+    declares no dimension to its end just to open the workbook) and its merged ranges (which the
+    read-only mode does not read; at most one more than the error cap)."""
+    found: list[tuple[str, int]] = []
+    rows = 0
+    row_limit, merge_limit = max_rows() + 2, max_errors() + 1
+    tail = b""
+    with archive.open(path) as part:
+        while rows < row_limit:
+            chunk = part.read(SCAN_CHUNK)
+            text = tail + chunk
+            # Matches starting in the last 200 bytes wait for the next chunk (a tag may be cut in two).
+            cut = len(text) if not chunk else max(0, len(text) - 200)
+            rows += sum(1 for m in ROW_RE.finditer(text) if m.start() < cut)
+            if len(found) < merge_limit:
+                found += [(m[1].decode(), int(m[2])) for m in MERGE_RE.finditer(text) if m.start() < cut]
+            tail = text[cut:]
+            if not chunk:
+                break
+    return rows, found[:merge_limit]
+
+
+def _stream(
+    ws: Any, *, width: int | None = None, min_row: int = 1, max_row: int | None = None
+) -> Iterator[tuple]:
+    """The sheet's rows from ``min_row``, as openpyxl streams them (read-only mode: one row in memory),
+    ``width`` values each. A sheet past :func:`max_rows` is refused - by its declared dimension before
+    anything is parsed, else at the first row past the cap - and so is XML that cannot be parsed."""
+    title = ws.title
+    last = max_rows() + 1  # the header row and the data rows
+    if (ws.max_row or 0) > last:
+        raise _too_many_rows(title)
+    # From here on the rows are counted as they come: openpyxl would otherwise stop at a declared
+    # dimension that is too small (rows below it silently ignored) or pad up to one that is too large.
+    ws.reset_dimensions()
+    rows = ws.iter_rows(min_row=min_row, max_row=max_row, max_col=width, values_only=True)
+    number = min_row
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # a parse error of the XML, a bad cell reference, an unknown shared string
+            raise _FileRefused(
+                _("The sheet %(sheet)s is damaged and cannot be read; save the workbook again.", sheet=title)
+            ) from None
+        if number > last:
+            raise _too_many_rows(title)
+        yield row
+        number += 1
+
+
+def _too_many_rows(title: str) -> _FileRefused:
+    return _FileRefused(
+        _(
+            "The sheet %(sheet)s has more than %(n)s rows below its header row, more than a workbook "
+            "may hold; delete the rows that are not needed (empty rows at the end too) and upload it again.",
+            sheet=title,
+            n=max_rows(),
+        )
+    )
 
 
 # --- level 2: the template ------------------------------------------------------------------------------
@@ -254,7 +421,7 @@ def _check_meta(
     if c.SHEET_META not in book.sheetnames:
         raise _FileRefused(wrong)
     meta: dict[str, str] = {}
-    for row in book[c.SHEET_META].iter_rows(values_only=True):
+    for row in _stream(book[c.SHEET_META], width=2):
         if row and row[0] is not None:
             meta[str(row[0])] = "" if len(row) < 2 or row[1] is None else str(row[1])
     staff_ids = c.STAFF_ID_COLUMN.get(meta.get("template_version", ""))
@@ -305,7 +472,7 @@ def _check_sheets(
         if title not in book.sheetnames:
             raise _FileRefused(_("The sheet %(sheet)s is missing.", sheet=title))
         ws = book[title]
-        first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        first = next(_stream(ws, max_row=1), ())
         found = [("" if v is None else str(v)).strip() for v in first][: len(headers)]
         if found != headers:
             raise _FileRefused(_("The header row of sheet %(sheet)s was changed.", sheet=title))
@@ -336,6 +503,17 @@ class Parsed:
     evaluations: list[tuple[int, StaffMember, list[dict[str, Any]]]] = field(default_factory=list)
     hazards: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     incidents: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing filled in on any data sheet (the plan would touch no kind of record)."""
+        return not (
+            any(self.inspections.values())
+            or self.facts is not None
+            or self.evaluations
+            or self.hazards
+            or self.incidents
+        )
 
 
 def _blank(value: Any) -> bool:
@@ -376,18 +554,22 @@ class _Reader:
         self.first_day = period.first_day
         self.last_day = date(period.year, period.month, calendar.monthrange(period.year, period.month)[1])
         self.errors: list[CellError] = []
+        self.max_errors = max_errors()
         self.sheet = ""
 
     def error(self, row: int, column: int | str, message: str) -> None:
         letter = column if isinstance(column, str) else c.col(column)
         self.errors.append(CellError(self.sheet, row, letter, message))
+        if len(self.errors) > self.max_errors:  # one more than answered: there are more
+            raise _TooManyErrors()
 
     def rows(self, ws: Any, width: int) -> Iterator[tuple[int, list[Any]]]:
-        """Data rows (2..) padded to ``width``; formulas anywhere in the row are refused here."""
-        for r, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        """Data rows (2..) of ``width`` values (columns past it are not read); formulas are refused
+        here - a text whose first character after white space is ``=`` too (see the module's doc)."""
+        for r, row in enumerate(_stream(ws, width=width, min_row=2), start=2):
             values = list(row) + [None] * max(0, width - len(row))
             for i, value in enumerate(values, start=1):
-                formula = isinstance(value, str) and value.startswith("=")
+                formula = isinstance(value, str) and value.lstrip().startswith("=")
                 # Anything but a plain value (an array formula, a rich-text object) is refused too.
                 unusual = value is not None and not isinstance(
                     value, str | int | float | datetime | date | time

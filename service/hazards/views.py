@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from service.accounts.models import Role
+from service.core.converters import int4
 from service.core.labels import label
 from service.core.timeutil import today_shanghai
 from service.core.types import utcnow
@@ -107,8 +108,8 @@ def hazard_list() -> Any:
     show = request.args.get("show", "")
     if show not in FILTERS:
         show = ""
-    school_id = request.args.get("school_id", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
+    school_id = request.args.get("school_id", type=int4)
+    page = max(request.args.get("page", 1, type=int4), 1)
     today = today_shanghai()
     stmt = _listing(show, school_id, today)
     rows = list(db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))

@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from service.accounts.models import Role
+from service.core.converters import int4
 from service.core.labels import label
 from service.core.timeutil import now_shanghai, today_shanghai
 from service.core.types import utcnow
@@ -94,8 +95,8 @@ def _rule() -> dict[str, Any]:
 @login_required
 def incident_list() -> Any:
     kind = request.args.get("type", "")
-    page = max(request.args.get("page", 1, type=int), 1)
-    school_id = request.args.get("school_id", type=int)
+    page = max(request.args.get("page", 1, type=int4), 1)
+    school_id = request.args.get("school_id", type=int4)
     chosen = next((t for t in IncidentType if t.value == kind), None)
     stmt = operations.list_incidents(type=chosen, school_id=school_id)
     rows = list(db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))

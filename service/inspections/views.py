@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from service.core.converters import int4
 from service.core.errors import DomainError, NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
@@ -345,7 +346,7 @@ def live_score(version: RubricVersion, rows: Mapping[int, Mapping[str, str]]) ->
 @login_required
 def inspection_preview() -> Any:
     """The score box of the form (htmx ``hx-post`` on every change): a fragment, nothing saved."""
-    version_id = request.form.get("rubric_version_id", type=int)
+    version_id = request.form.get("rubric_version_id", type=int4)
     if version_id is None:
         abort(400)
     try:
@@ -669,12 +670,12 @@ def spot_inspections() -> Any:
     _require_writer(InspectionMode.SPOT)
     today = today_shanghai()
     periods = [p for p in db.session.scalars(list_periods()) if p.first_day <= today]
-    chosen = request.args.get("period_id", type=int)
+    chosen = request.args.get("period_id", type=int4)
     period = next((p for p in periods if p.id == chosen), None)
     if period is None:
         period = next((p for p in periods if not p.is_locked(today)), periods[0] if periods else None)
     schools = list(db.session.scalars(org.list_schools(active=True)))
-    only = request.args.get("school_id", type=int)
+    only = request.args.get("school_id", type=int4)
     if only is not None:
         schools = [s for s in schools if s.id == only]
     spots: dict[int, list[Inspection]] = {}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.audit.models import AuditEntry
+from service.core.converters import int4
 from service.core.errors import DomainError, NotFound
 from service.core.lookup import get_or_404
 from service.core.timeutil import today_shanghai
@@ -58,7 +59,7 @@ _DONE = {
 def report_list() -> Any:
     """Schools see their own months; reviewers pick a period and see every school in their scope."""
     periods = list(db.session.scalars(list_periods()))
-    period_id = request.args.get("period_id", type=int) or (periods[0].id if periods else None)
+    period_id = request.args.get("period_id", type=int4) or (periods[0].id if periods else None)
     period = next((p for p in periods if p.id == period_id), None)
     rows = reports.completeness(period) if period is not None else []
     statuses = status_by_school(period, today=today_shanghai()) if period is not None else {}

@@ -21,6 +21,7 @@ from service.accounts.models import BUREAU_ROLES, ROLE_LABELS, Role
 from service.accounts.policy import MIN_LENGTH
 from service.cockpit import charts
 from service.cockpit.operations import COCKPIT_ROLES, first_screen
+from service.core.converters import int4
 from service.core.errors import NotFound
 from service.core.labels import label
 from service.core.lookup import get_or_404
@@ -213,7 +214,7 @@ def _school_home(school_id: int) -> dict[str, Any]:
 @bp.route("/schools")
 @login_required
 def schools() -> Any:
-    cluster_id = request.args.get("cluster_id", type=int)
+    cluster_id = request.args.get("cluster_id", type=int4)
     rows = list(db.session.scalars(org.list_schools(cluster_id=cluster_id)))
     clusters = list(db.session.scalars(org.list_clusters()))
     return render_template("schools.html", schools=rows, clusters=clusters, cluster_id=cluster_id)
