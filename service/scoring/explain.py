@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from service.core.errors import DomainError, NotFound
 from service.core.labels import label
@@ -42,7 +43,7 @@ from service.inspections.models import (
 )
 from service.org.models import School
 from service.periods.models import Period
-from service.rubrics.models import ITEM_KIND_LABELS, RubricVersion
+from service.rubrics.models import ITEM_KIND_LABELS, RubricSection, RubricVersion
 from service.rules.models import RuleKind, RuleSet
 from service.rules.operations import DEFAULTS
 from service.scoring.engine import current_basis, month_end
@@ -308,7 +309,13 @@ def _inspections(school_id: int, period_id: int) -> list[Inspection]:
 
 def _inspection(inspection: Inspection) -> dict[str, Any]:
     """One inspection: its sections (points/possible) with every deducted and not-applicable item."""
-    version = db.session.get(RubricVersion, inspection.rubric_version_id)
+    # Sections and their items in two queries, not one per section (a report card explains a few
+    # inspections per month; each section's items were a query of their own).
+    version = db.session.get(
+        RubricVersion,
+        inspection.rubric_version_id,
+        options=[selectinload(RubricVersion.sections).selectinload(RubricSection.items)],
+    )
     results = db.session.scalars(
         select(InspectionItemResult).where(
             InspectionItemResult.school_id == inspection.school_id,
