@@ -24,7 +24,6 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,22 +68,59 @@ def charset() -> list[int]:
 
 
 def locate(weight: str) -> Face | None:
-    """The file and face index fontconfig gives for the family at ``weight``, if it is that family."""
-    try:
-        out = subprocess.run(
-            ["fc-match", "--format=%{family}\t%{file}\t%{index}", f"{FAMILY}:{weight}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-        families, path, index = out.split("\t")
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-    if FAMILY not in families.split(","):
-        return None  # fontconfig's nearest match is another font: the package is not installed
-    return Face(path, int(index))
+    """The file and face index fontconfig gives for the family at ``weight``, if it is that family.
 
+    Asked through libfontconfig (which Pango, hence WeasyPrint, loads anyway) rather than the
+    ``fc-match`` program, which the slim image does not have."""
+    try:
+        from cffi import FFI
+
+        ffi = FFI()
+        ffi.cdef(_FC_CDEF)
+        fc = ffi.dlopen("libfontconfig.so.1")
+    except (ImportError, OSError):
+        return None
+    pattern = fc.FcNameParse(f"{FAMILY}:{weight}".encode())
+    if pattern == ffi.NULL:
+        return None
+    try:
+        fc.FcConfigSubstitute(ffi.NULL, pattern, 0)  # FcMatchPattern, the default configuration
+        fc.FcDefaultSubstitute(pattern)
+        result = ffi.new("int *")
+        match = fc.FcFontMatch(ffi.NULL, pattern, result)
+    finally:
+        fc.FcPatternDestroy(pattern)
+    if match == ffi.NULL:
+        return None
+    try:
+        value = ffi.new("unsigned char **")
+        families = []
+        while fc.FcPatternGetString(match, b"family", len(families), value) == 0:  # FcResultMatch
+            families.append(ffi.string(value[0]).decode())
+        if FAMILY not in families:
+            return None  # fontconfig's nearest match is another font: the package is not installed
+        if fc.FcPatternGetString(match, b"file", 0, value) != 0:
+            return None
+        path = ffi.string(value[0]).decode()
+        index = ffi.new("int *")
+        if fc.FcPatternGetInteger(match, b"index", 0, index) != 0:
+            index[0] = 0
+        return Face(path, int(index[0]))
+    finally:
+        fc.FcPatternDestroy(match)
+
+
+_FC_CDEF = """
+typedef struct _FcPattern FcPattern;
+typedef struct _FcConfig FcConfig;
+FcPattern *FcNameParse(const unsigned char *name);
+int FcConfigSubstitute(FcConfig *config, FcPattern *p, int kind);
+void FcDefaultSubstitute(FcPattern *pattern);
+FcPattern *FcFontMatch(FcConfig *config, FcPattern *p, int *result);
+int FcPatternGetString(const FcPattern *p, const char *object, int n, unsigned char **s);
+int FcPatternGetInteger(const FcPattern *p, const char *object, int n, int *i);
+void FcPatternDestroy(FcPattern *p);
+"""
 
 _CDEF = """
 typedef struct hb_blob_t hb_blob_t;
