@@ -5,10 +5,15 @@ renders many cards), labels in the recipient's language with Debian's Noto CJK f
 (``fonts-noto-cjk``). Every chart's numbers are also in a table beside it in the document. PNGs are
 small (about 20-30 kB) and deterministic for the same numbers (no timestamp in the file).
 
-Drawing one takes a noticeable part of a second (matplotlib lays out every label), and the previews
-(``/bulletins/...``, ``/schools/<id>/report-cards/...``) and the mails draw the same charts of the same
-immutable ranking snapshot again and again. So a chart is drawn once per process for a given set of
-arguments and then served from a small bounded cache (:func:`_drawn_once`): same numbers, same bytes.
+A report card's trend chart is drawn on a background kept per process: the axes, ticks, grid and
+title depend only on the months shown, the lower limit and the language, which the district's cards
+of one month share; each card restores that background and draws its own lines, labels and legend on
+it (matplotlib's blitting), a fifth of the time of building and laying out a figure per card, with
+the same pixels.
+
+The previews (``/bulletins/...``, ``/schools/<id>/report-cards/...``) and the mails draw the same charts
+of the same immutable ranking snapshot again and again, so a finished chart is also kept per process for
+its arguments in a small bounded cache (:func:`_drawn_once`): same numbers, same bytes.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
+from matplotlib.image import imsave
 
 FONT_FAMILIES = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
 BAND_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#c62828"}
@@ -29,6 +39,53 @@ PREVIOUS_COLOUR = "#b0bec5"
 LINE_COLOUR = "#1b5e20"
 MEAN_COLOUR = "#78909c"
 DPI = 100
+TREND_SIZE = (6.4, 2.6)
+TREND_TOP = 100 + 4
+
+
+@lru_cache(maxsize=1)
+def _families() -> tuple[str, ...]:
+    """The font families to ask for, CJK first.
+
+    matplotlib knows the fonts listed in its cache (``~/.cache/matplotlib/fontlist-*.json``), written
+    the first time it runs on a machine; a CJK font package installed after that is unknown to it and
+    every Chinese label comes out as boxes (seen on the benchmark machine). Then the face fontconfig
+    gives for Noto Sans CJK SC is registered for this process."""
+    available = {f.name for f in fontManager.ttflist}
+    if not any(name in available for name in FONT_FAMILIES[:-1]):
+        from service.bulletins.fonts import locate
+
+        face = locate("regular")
+        if face is not None:
+            fontManager.addfont(face.path)  # every face of a .ttc collection
+            available = {f.name for f in fontManager.ttflist}
+    return tuple(f for f in FONT_FAMILIES if f in available) or ("sans-serif",)
+
+
+def preload() -> None:
+    """matplotlib's font list, the CJK face registered if needed, and the Agg backend, imported."""
+    _families()
+
+
+def _font() -> FontProperties:
+    return FontProperties(family=list(_families()), size=10)
+
+
+def _png(fig: Figure) -> bytes:
+    out = io.BytesIO()
+    # No Software/creation-time metadata: the same numbers give the same bytes.
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _style(ax, font: FontProperties) -> None:  # type: ignore[no-untyped-def]
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for label in ax.get_xticklabels() + ax.get_yticklabels():
+        label.set_fontproperties(font)
+    ax.tick_params(colors="#37474f")
+
+
 CACHED_CHARTS = 256  # at ~25 kB a chart: a few MB per process at most
 
 F = TypeVar("F", bound=Callable[..., bytes])
@@ -65,47 +122,6 @@ def _drawn_once(fn: F) -> F:
 
     wrapper.cache_clear = cache.clear  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
-
-
-@functools.cache
-def font_families() -> tuple[str, ...]:
-    """The families of :data:`FONT_FAMILIES` matplotlib can draw with, CJK first.
-
-    matplotlib keeps its list of system fonts in a cache file made the first time it ran; fonts
-    installed after that (``apt-get install fonts-noto-cjk`` on a machine that had already drawn a
-    chart) are not in it, and every Chinese label would come out as empty boxes. So when no CJK family
-    is known, the Noto CJK files on the system are added to the font manager once."""
-    available = {f.name for f in fontManager.ttflist}
-    if not any("CJK" in name for name in available):
-        from matplotlib.font_manager import findSystemFonts
-
-        for path in findSystemFonts():
-            if "NotoSansCJK" in path.replace("-", "").replace("_", ""):
-                try:
-                    fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):  # an unreadable file: skip it
-                    continue
-        available = {f.name for f in fontManager.ttflist}
-    return tuple(f for f in FONT_FAMILIES if f in available) or ("sans-serif",)
-
-
-def _font() -> FontProperties:
-    return FontProperties(family=list(font_families()), size=10)
-
-
-def _png(fig: Figure) -> bytes:
-    out = io.BytesIO()
-    # No Software/creation-time metadata: the same numbers give the same bytes.
-    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
-    return out.getvalue()
-
-
-def _style(ax, font: FontProperties) -> None:  # type: ignore[no-untyped-def]
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for label in ax.get_xticklabels() + ax.get_yticklabels():
-        label.set_fontproperties(font)
-    ax.tick_params(colors="#37474f")
 
 
 @_drawn_once
@@ -156,6 +172,34 @@ def band_chart(
     return _png(fig)
 
 
+@dataclass
+class _Background:
+    """A trend chart without its data: the figure, its axes and the drawn pixels to start each card from."""
+
+    figure: Figure
+    axes: Any
+    pixels: Any
+    lock: threading.Lock
+
+
+@lru_cache(maxsize=16)
+def _trend_background(keys: tuple[str, ...], bottom: float, title: str) -> _Background:
+    font = _font()
+    fig = Figure(figsize=TREND_SIZE, dpi=DPI)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    xs = list(range(len(keys)))
+    ax.set_ylim(bottom, TREND_TOP)
+    ax.set_xticks(xs, list(keys))
+    ax.set_xlim(-0.5, max(len(keys) - 0.5, 0.5))
+    ax.set_title(title, fontproperties=font, loc="left", color="#263238")
+    ax.grid(axis="y", color="#eceff1")
+    _style(ax, font)
+    fig.tight_layout()
+    canvas.draw()
+    return _Background(fig, ax, canvas.copy_from_bbox(fig.bbox), threading.Lock())
+
+
 @_drawn_once
 def trend_chart(
     keys: Sequence[str],
@@ -166,43 +210,62 @@ def trend_chart(
     score_label: str,
     mean_label: str,
 ) -> bytes:
-    """A school's monthly composite (and the district mean where a bulletin published one)."""
-    font = _font()
-    fig = Figure(figsize=(6.4, 2.6))
-    ax = fig.add_subplot()
+    """A school's monthly composite (and the district mean where a bulletin published one).
+
+    Drawn in the order a full draw uses (lines, then their labels, then the legend) on the shared
+    background; the card's artists are removed again before the lock is released."""
     xs = list(range(len(keys)))
     pts = [(x, s) for x, s in zip(xs, scores, strict=True) if s is not None]
-    if pts:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=LINE_COLOUR, label=score_label)
-        for x, s in pts:
-            ax.annotate(
-                f"{s:.1f}",
-                (x, s),
-                textcoords="offset points",
-                xytext=(0, 6),
-                ha="center",
-                fontproperties=font,
-                color=LINE_COLOUR,
-            )
     mpts = [(x, m) for x, m in zip(xs, means, strict=True) if m is not None]
-    if mpts:
-        ax.plot(
-            [p[0] for p in mpts],
-            [p[1] for p in mpts],
-            linestyle="--",
-            marker=".",
-            color=MEAN_COLOUR,
-            label=mean_label,
-        )
     values = [v for _x, v in pts + mpts]
     low = min(values) if values else 60.0
-    ax.set_ylim(max(0.0, min(low - 8, 60.0)), 100 + 4)
-    ax.set_xticks(xs, list(keys))
-    ax.set_xlim(-0.5, max(len(keys) - 0.5, 0.5))
-    ax.set_title(title, fontproperties=font, loc="left", color="#263238")
-    ax.grid(axis="y", color="#eceff1")
-    if pts or mpts:
-        ax.legend(prop=font, frameon=False, loc="lower left")
-    _style(ax, font)
-    fig.tight_layout()
-    return _png(fig)
+    background = _trend_background(tuple(keys), max(0.0, min(low - 8, 60.0)), title)
+    font = _font()
+    with background.lock:
+        ax, canvas = background.axes, background.figure.canvas
+        canvas.restore_region(background.pixels)
+        lines, labels = [], []
+        if pts:
+            lines += ax.plot(
+                [p[0] for p in pts], [p[1] for p in pts], marker="o", color=LINE_COLOUR, label=score_label
+            )
+            for x, s in pts:
+                labels.append(
+                    ax.annotate(
+                        f"{s:.1f}",
+                        (x, s),
+                        textcoords="offset points",
+                        xytext=(0, 6),
+                        ha="center",
+                        fontproperties=font,
+                        color=LINE_COLOUR,
+                    )
+                )
+        if mpts:
+            lines += ax.plot(
+                [p[0] for p in mpts],
+                [p[1] for p in mpts],
+                linestyle="--",
+                marker=".",
+                color=MEAN_COLOUR,
+                label=mean_label,
+            )
+        legend = ax.legend(prop=font, frameon=False, loc="lower left") if lines else None
+        drawn = [*lines, *labels, *([legend] if legend else [])]
+        try:
+            for artist in drawn:
+                ax.draw_artist(artist)
+            out = io.BytesIO()
+            # What savefig(format="png") writes, without drawing the whole figure again.
+            imsave(
+                out,
+                np.asarray(canvas.buffer_rgba()),
+                format="png",
+                origin="upper",
+                dpi=DPI,
+                metadata={"Software": None},
+            )
+        finally:
+            for artist in drawn:
+                artist.remove()
+    return out.getvalue()

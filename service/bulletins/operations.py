@@ -30,6 +30,8 @@ from service.rankings.models import RankingKind, RankingSnapshot
 from service.rankings.operations import current_snapshot
 
 LOCK_KEY = 714_012  # pg_advisory_xact_lock: one bulletin number at a time
+PUBLIC_CONTEXTS_KEPT = 8
+_PUBLIC_CONTEXTS: dict[str, dict[str, Any]] = {}  # content hash -> public_context (published_context)
 
 
 @dataclass(frozen=True)
@@ -156,18 +158,39 @@ def issued_bulletin(kind: str, key: str) -> Bulletin:
 
 
 def published_context(kind: str, key: str) -> dict[str, Any] | None:
-    """The public part of the issued bulletin (any scope may read it: a bureau-level row)."""
-    row = issued(kind, key)
-    return row.public_context if row is not None else None
+    """The public part of the issued bulletin (any scope may read it: a bureau-level row).
+
+    Only that column is read - not ``content``, the whole bulletin - and its parsed value is kept per
+    process by the issue's content hash: an issued bulletin never changes, and a month's report cards
+    (one per school) all read the same one. Shared, then: read it, never change it."""
+    row = db.session.execute(
+        select(BulletinIssue.content_hash).where(
+            BulletinIssue.kind == RankingKind(kind).value, BulletinIssue.key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    cached = _PUBLIC_CONTEXTS.get(row.content_hash)
+    if cached is None:
+        cached = db.session.scalar(
+            select(BulletinIssue.public_context).where(
+                BulletinIssue.kind == RankingKind(kind).value, BulletinIssue.key == key
+            )
+        )
+        if len(_PUBLIC_CONTEXTS) >= PUBLIC_CONTEXTS_KEPT:
+            _PUBLIC_CONTEXTS.pop(next(iter(_PUBLIC_CONTEXTS)))
+        _PUBLIC_CONTEXTS[row.content_hash] = cached
+    return cached
 
 
 def published_means(keys: list[str]) -> dict[str, str]:
     """District mean composite of each issued monthly bulletin among ``keys`` (for a school's trend)."""
     if not keys:
         return {}
-    rows = db.session.scalars(
-        select(BulletinIssue).where(
+    mean = BulletinIssue.public_context["mean"].as_string()
+    rows = db.session.execute(
+        select(BulletinIssue.key, mean).where(
             BulletinIssue.kind == RankingKind.MONTH.value, BulletinIssue.key.in_(keys)
         )
     )
-    return {r.key: r.public_context.get("mean") for r in rows if r.public_context.get("mean")}
+    return {key: value for key, value in rows if value}

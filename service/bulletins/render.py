@@ -7,19 +7,26 @@ and the browser preview. Everything is rendered in the recipient's language (Fla
 ``force_locale``; the figures carry both languages, :func:`service.bulletins.content.pair`), in the
 app's Jinja environment without request context processors (this runs in Celery tasks and the CLI).
 
-The PDF goes through WeasyPrint with ``font-family: "Noto Sans CJK SC"`` (Debian's ``fonts-noto-cjk``),
-which embeds a subset of the font, as the commendation certificates do. The workbook (openpyxl) holds
-the same tables, every text cell neutralised against formula injection.
+The PDF is the e-mail's HTML through WeasyPrint in Noto Sans CJK SC (Debian's ``fonts-noto-cjk``),
+which embeds a subset of the font, as the commendation certificates do; a cut of the face to the
+common characters comes first in the font stack (:mod:`service.bulletins.fonts`: the same outlines,
+a quarter of the subsetting time, half the PDF). The workbook (openpyxl) holds the same tables, every
+text cell neutralised against formula injection.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
+import html as html_lib
+import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -28,7 +35,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from service.bulletins import charts
+from service.bulletins import charts, fonts
 from service.bulletins.operations import Bulletin
 from service.core.timeutil import local, today_shanghai
 from service.db import db
@@ -77,10 +84,12 @@ BAND_STYLE = {
     "C": "background:#fff8e1;color:#8d6e00",
     "D": "background:#ffebee;color:#b71c1c",
 }
+# ``%(family)s``: service/bulletins/fonts.py. The page margin boxes (the page number) do not inherit from
+# <body>: without the @page family they were drawn in the default serif face, a third font in every PDF.
 PDF_CSS = """
-@page { size: A4; margin: 14mm 12mm 16mm;
+@page { size: A4; margin: 14mm 12mm 16mm; font-family: %(family)s;
   @bottom-center { content: counter(page); font-size: 9pt; color: #78909c; } }
-body { font-family: "Noto Sans CJK SC", sans-serif !important; background: #ffffff !important; font-size: 10pt; }
+body { font-family: %(family)s !important; background: #ffffff !important; font-size: 10pt; }
 table { page-break-inside: auto; } tr { page-break-inside: avoid; } thead { display: table-header-group; }
 h2 { page-break-after: avoid; }
 """
@@ -390,19 +399,72 @@ def _report_card_text(card: dict[str, Any], lang: str) -> str:
 
 
 def pdf(document: Document) -> bytes:
-    """The document as an A4 PDF with the Chinese font embedded (WeasyPrint)."""
+    """The document as an A4 PDF with the Chinese font embedded (WeasyPrint).
+
+    The e-mail's HTML with its images inline, not a second rendering of the template (the two only
+    differed in how the images are referenced)."""
     from weasyprint import CSS, HTML
 
-    with force_locale(document.lang):
-        html = _render(
-            document.template,
-            document.lang,
-            img=lambda cid: "data:image/png;base64," + base64.b64encode(document.images[cid]).decode(),
-            pdf=True,
-            **document.context,
-        )
-    html, classes = classed(html)
-    return HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_CSS + classes)])
+    setup = _pdf_setup()
+    html, classes = classed(document.inline_html())
+    return HTML(string=html).write_pdf(
+        stylesheets=[setup.css, CSS(string=classes)], font_config=setup.font_config
+    )
+
+
+@dataclass
+class _PdfSetup:
+    font_config: Any
+    css: Any
+
+
+_PDF_SETUPS: dict[tuple[int, int, str], _PdfSetup] = {}  # (process, thread, instance folder)
+
+
+def _pdf_setup() -> _PdfSetup:
+    """WeasyPrint's font configuration and the parsed PDF stylesheet, once per thread and instance
+    folder (not per document: each new FontConfiguration starts fontconfig and Pango's font cache
+    afresh and loads the 20 MB CJK font file again). Per thread because Pango's font map is not
+    meant to be shared between threads (the web app renders previews in several)."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    directory = str(Path(current_app.instance_path) / "fonts")
+    key = (os.getpid(), threading.get_ident(), directory)
+    setup = _PDF_SETUPS.get(key)
+    if setup is None:
+        font_faces, family = fonts.stylesheet(directory)
+        font_config = FontConfiguration()
+        fonts.keep_copies_under(font_config, Path(directory) / "copies")
+        css = CSS(string=font_faces + PDF_CSS % {"family": family}, font_config=font_config)
+        setup = _PDF_SETUPS[key] = _PdfSetup(font_config, css)
+    return setup
+
+
+def preload(app: Any) -> None:
+    """What a worker can do once before it forks its pool processes, so that they (and each one that
+    replaces them) start with it instead of paying it on their first card: import WeasyPrint, find
+    the CJK fonts (matplotlib's and the PDF's, cutting the common face if the instance folder has no
+    cut yet) and compile the document templates. Nothing here holds fontconfig or Pango state: each
+    process makes its own font configuration (:func:`_pdf_setup`)."""
+    import weasyprint  # noqa: F401 - the import itself is the point
+
+    charts.preload()
+    fonts.common_faces(str(Path(app.instance_path) / "fonts"))
+    for template in ("bulletins/report_card.html", "bulletins/bulletin.html"):
+        app.jinja_env.get_template(template)
+
+
+def release_pdf_setups() -> None:
+    """Drop the kept font configurations while the interpreter still runs: each removes the temporary
+    folder WeasyPrint copied the ``@font-face`` files to (at interpreter exit its own clean-up fails,
+    and a Celery pool process ends with ``os._exit``: tasks/celery_app.py calls this before). Only
+    this process's: one inherited through a fork is its parent's folder."""
+    for key in [k for k in _PDF_SETUPS if k[0] == os.getpid()]:
+        del _PDF_SETUPS[key]
+
+
+atexit.register(release_pdf_setups)
 
 
 _STYLE_ATTR = re.compile(r' style="([^"]*)"')
@@ -418,7 +480,7 @@ def classed(html: str) -> tuple[str, str]:
     names: dict[str, str] = {}
 
     def replace(match: re.Match[str]) -> str:
-        style = match.group(1)
+        style = html_lib.unescape(match.group(1))  # Jinja escaped the quotes around font names
         name = names.setdefault(style, f"s{len(names)}")
         return f' class="{name}"'
 

@@ -156,14 +156,14 @@ def _district(public: dict[str, Any] | None, own_name: str, own_rank: int | None
         for i, r in enumerate(top + near)
     ]
     return {
-        "label": public["label"],
+        "label": dict(public["label"]),
         "ranked": public["ranked"],
         "schools": public["schools"],
         "mean": public["mean"],
         "bands": {b: public["bands"].get(b, 0) for b in BANDS},
         "rows": rows,
-        "peer_group_sizes": public.get("peer_group_sizes", {}),
-        "cluster_sizes": public.get("cluster_sizes", {}),
+        "peer_group_sizes": dict(public.get("peer_group_sizes", {})),
+        "cluster_sizes": dict(public.get("cluster_sizes", {})),
     }
 
 
