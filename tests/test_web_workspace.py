@@ -7,7 +7,7 @@ the fields, nothing saved on a refusal, read-only pages for other roles, 403/404
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -482,7 +482,7 @@ def test_score_card_of_a_reopened_month_awaits_acceptance(app: Any, district: Di
 
         report = db.session.scalars(select(MonthlyReport).where(MonthlyReport.id == rid)).one()
         score_before = db.session.scalars(select(SchoolMonthScore.composite)).first()
-        reports.reopen(report, "重新核对数据", now=datetime.now(UTC))
+        reports.reopen(report, "重新核对数据", now=NOW)
         db.session.commit()  # no worker ran: the row still holds the old composite
         db.session.remove()
     card = _card(app, a, month.period_id)
