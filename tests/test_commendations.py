@@ -29,7 +29,6 @@ from service.commendations.models import (
     CommendationRound,
     RoundState,
 )
-from service.core.timeutil import today_shanghai
 from service.db import db
 from service.evaluations.models import Evaluation
 from service.hazards.models import Hazard, HazardSeverity, HazardState
@@ -44,7 +43,7 @@ from service.rubrics.models import RubricKind
 from service.rubrics.operations import current_version
 from service.staff.models import ContractType, StaffMember, StaffRole
 from tenants import TenantScope, use_scope
-from tests.conftest import District, login
+from tests.conftest import TODAY, District, login
 
 KEY = "2024-2025-2"  # term 2 of 2024/25: Feb-Jul 2025, judged on 2025-07-31
 MONTHS = [(2025, m) for m in (2, 3, 4, 5, 6, 7)]
@@ -657,7 +656,7 @@ def test_who_may_withdraw_a_personal_veto(app: Any, client: Any, district: Distr
                 period_id=october.id,
                 reason="撤销误登记的否决事项",
                 state=UnlockState.GRANTED,
-                unlocked_until=today_shanghai() + timedelta(days=7),
+                unlocked_until=TODAY + timedelta(days=7),
             )
         )
     assert withdraw(school, own_locked).status_code == 204
@@ -680,7 +679,7 @@ def test_staff_veto_input_is_checked_field_by_field(app: Any, client: Any, distr
     missing = client.post(url, json={"kind": "discipline"}, headers=h)
     assert missing.status_code == 422 and "occurred_on" in missing.get_json()["errors"]
     assert client.get(url, headers=h).get_json() == []  # nothing half-saved
-    recent = (today_shanghai() - timedelta(days=10)).isoformat()
+    recent = (TODAY - timedelta(days=10)).isoformat()
     note = {"kind": "accident_at_fault", "occurred_on": recent, "note": "操作不当烫伤学生"}
     assert client.post(url, json=note, headers=h).status_code == 201
     web = app.test_client()

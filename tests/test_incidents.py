@@ -18,7 +18,7 @@ from service.incidents.models import Incident
 from service.incidents.vetoes import Veto
 from service.periods.models import Period
 from tenants import TenantScope, use_scope
-from tests.conftest import District
+from tests.conftest import TODAY, District
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +41,7 @@ def march(app: Any, district: District) -> int:
 
 @pytest.fixture
 def this_month(app: Any, district: District) -> int:
-    today = today_shanghai()
+    today = TODAY  # the suite's pinned day (2026-11-21)
     deadline = date(today.year + (today.month == 12), today.month % 12 + 1, 5)
     return _add_period(app, today.year, today.month, deadline=deadline)
 
